@@ -1,0 +1,1 @@
+"""The edges and the wiring: configuration, channels, the outbox dispatcher, CLI and app."""

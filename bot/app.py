@@ -1,0 +1,88 @@
+"""The composition root: builds the database, desk, publishers and dispatcher from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bot.config import FolderTarget, Settings
+from bot.outbox import Messenger, OutboxDispatcher
+from handlers.desk import Clock, Desk, utc_now
+from handlers.messages import ChecklistSpec, DeskOptions
+from handlers.render import Renderer
+from publishers.base import Publisher
+from publishers.folder import FolderPublisher
+from storage import repo
+from storage.db import Database
+from storage.media import MediaStore
+from storage.migrate import ensure_schema
+
+
+@dataclass
+class Warta:
+    settings: Settings
+    db: Database
+    media: MediaStore
+    renderer: Renderer
+    desk: Desk
+    publishers: dict[str, Publisher]
+    dispatcher: OutboxDispatcher
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def desk_options(settings: Settings) -> DeskOptions:
+    return DeskOptions(
+        tz=settings.zone,
+        locale=settings.locale,
+        windows=settings.sla.windows(),
+        checklist=tuple(
+            ChecklistSpec(key=item.key, labels=dict(item.label), required=item.required)
+            for item in settings.verification.checklist
+        ),
+        targets=tuple(target.name for target in settings.publish.targets),
+        max_text_chars=settings.limits.max_text_chars,
+        max_title_chars=settings.limits.max_title_chars,
+        max_photos=settings.limits.max_photos,
+    )
+
+
+def build_publishers(settings: Settings) -> dict[str, Publisher]:
+    publishers: dict[str, Publisher] = {}
+    for target in settings.publish.targets:
+        match target:
+            case FolderTarget():
+                publishers[target.name] = FolderPublisher(target.name, target.path, target.base_url)
+    return publishers
+
+
+def build(
+    settings: Settings,
+    *,
+    messengers: Mapping[str, Messenger] | None = None,
+    clock: Clock = utc_now,
+) -> Warta:
+    """Open the database (upgrading the schema when allowed), mirror the people, wire the rest."""
+    db = Database(settings.database_url.get_secret_value())
+    ensure_schema(db, auto_upgrade=settings.database.auto_upgrade)
+    with db.transaction() as session:
+        repo.sync_people(session, settings.people)
+    media = MediaStore(
+        settings.media_dir,
+        max_bytes=settings.media.max_bytes,
+        allowed_types=settings.media.allowed_types,
+    )
+    renderer = Renderer(tz=settings.zone, default_locale=settings.locale)
+    desk = Desk(db=db, media=media, renderer=renderer, options=desk_options(settings), clock=clock)
+    publishers = build_publishers(settings)
+    dispatcher = OutboxDispatcher(
+        db=db,
+        desk=desk,
+        media=media,
+        messengers=messengers or {},
+        publishers=publishers,
+        clock=clock,
+        max_attempts=settings.publish.max_attempts,
+    )
+    return Warta(settings, db, media, renderer, desk, publishers, dispatcher)

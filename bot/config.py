@@ -1,0 +1,317 @@
+"""Configuration: config.yaml for structure, environment variables for secrets, one typed object."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from workflow.lifecycle import PEOPLE_ROLES, Role
+from workflow.sla import Step
+
+LOCALES = ("id", "en")
+Locale = Literal["id", "en"]
+
+_DURATION = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m)?\s*(?:(\d+)\s*s)?\s*$")
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; ``problems`` name each key and what is wrong with it."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(f"{source}: " + "; ".join(problems))
+
+
+def parse_duration(value: Any) -> timedelta:
+    """Read ``1h``, ``3h``, ``90s``, ``1h30m``, ``2d`` (or a number of seconds)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match or not any(match.groups()):
+            raise ValueError(f"'{value}' is not a duration; write it like 90s, 45m, 1h or 1h30m")
+        days, hours, minutes, secs = (int(part or 0) for part in match.groups())
+        seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
+    if seconds <= 0:
+        raise ValueError("a duration must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_size(value: Any) -> int:
+    """Read ``20MB``, ``512kb`` or a number of bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        size = value
+    else:
+        match = _SIZE.match(str(value))
+        if not match:
+            raise ValueError(f"'{value}' is not a size; write it like 20MB or 512KB")
+        size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
+    if size <= 0:
+        raise ValueError("a size must be larger than zero")
+    return size
+
+
+Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+ByteSize = Annotated[int, BeforeValidator(parse_size)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Strict):
+    url: str | None = None
+    url_env: str = "WARTA_DATABASE_URL"
+    auto_upgrade: bool = True
+
+
+class MediaConfig(_Strict):
+    max_bytes: ByteSize = 20 * 1024**2
+    allowed_types: tuple[str, ...] = (
+        "image/jpeg",
+        "image/png",
+        "image/webp",
+        "image/heic",
+        "video/mp4",
+        "video/quicktime",
+        "audio/ogg",
+        "audio/mpeg",
+        "audio/mp4",
+        "application/pdf",
+    )
+
+
+class LimitsConfig(_Strict):
+    max_text_chars: int = Field(default=20_000, gt=100)
+    max_title_chars: int = Field(default=200, gt=10)
+    max_photos: int = Field(default=20, gt=0)
+
+
+class SlaConfig(_Strict):
+    submission: Duration = timedelta(hours=1)
+    editing: Duration = timedelta(hours=3)
+    publishing: Duration = timedelta(hours=2)
+
+    def windows(self) -> dict[Step, timedelta]:
+        return {
+            Step.SUBMISSION: self.submission,
+            Step.EDITING: self.editing,
+            Step.PUBLISHING: self.publishing,
+        }
+
+
+class ChecklistItem(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")
+    label: dict[str, str]
+    required: bool = True
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label_per_locale(cls, value: Any) -> Any:
+        return {locale: value for locale in LOCALES} if isinstance(value, str) else value
+
+    def label_in(self, locale: str) -> str:
+        return self.label.get(locale) or next(iter(self.label.values()))
+
+
+class VerificationConfig(_Strict):
+    checklist: tuple[ChecklistItem, ...] = ()
+
+    @field_validator("checklist")
+    @classmethod
+    def _unique_keys(cls, items: tuple[ChecklistItem, ...]) -> tuple[ChecklistItem, ...]:
+        keys = [item.key for item in items]
+        doubled = sorted({key for key in keys if keys.count(key) > 1})
+        if doubled:
+            raise ValueError(f"checklist keys must be unique; repeated: {', '.join(doubled)}")
+        return items
+
+
+class PersonConfig(_Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_.-]{0,63}$")
+    name: str = Field(min_length=1, max_length=200)
+    roles: tuple[Role, ...] = Field(min_length=1)
+    telegram: int | None = None
+    whatsapp: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    locale: Locale | None = None
+
+    @field_validator("roles")
+    @classmethod
+    def _people_roles(cls, roles: tuple[Role, ...]) -> tuple[Role, ...]:
+        if Role.SYSTEM in roles:
+            allowed = ", ".join(PEOPLE_ROLES)
+            raise ValueError(f"'system' is Warta's own role; a person may have: {allowed}")
+        return roles
+
+    @field_validator("email")
+    @classmethod
+    def _lower_email(cls, email: str | None) -> str | None:
+        return email.lower() if email else email
+
+
+class FolderTarget(_Strict):
+    """A local folder that receives the rendered article and its photos (a static archive)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["folder"]
+    label: str | None = None
+    path: Path
+    base_url: str | None = None
+
+
+PublishTarget = FolderTarget
+
+
+class PublishConfig(_Strict):
+    targets: tuple[PublishTarget, ...] = ()
+    max_attempts: int = Field(default=8, gt=0)
+
+    @field_validator("targets")
+    @classmethod
+    def _unique_names(cls, targets: tuple[PublishTarget, ...]) -> tuple[PublishTarget, ...]:
+        names = [target.name for target in targets]
+        doubled = sorted({name for name in names if names.count(name) > 1})
+        if doubled:
+            raise ValueError(f"target names must be unique; repeated: {', '.join(doubled)}")
+        return targets
+
+
+class Settings(_Strict):
+    """Everything Warta reads from config.yaml, validated; paths are absolute."""
+
+    timezone: str = "Asia/Jakarta"
+    locale: Locale = "id"
+    data_dir: Path = Path("data")
+    database: DatabaseConfig = DatabaseConfig()
+    media: MediaConfig = MediaConfig()
+    limits: LimitsConfig = LimitsConfig()
+    sla: SlaConfig = SlaConfig()
+    verification: VerificationConfig = VerificationConfig()
+    people: tuple[PersonConfig, ...] = ()
+    publish: PublishConfig = PublishConfig()
+    database_url: SecretStr = SecretStr("")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{name}' is not a time zone; use e.g. Asia/Jakarta") from None
+        return name
+
+    @model_validator(mode="after")
+    def _unique_people(self) -> Settings:
+        problems: list[str] = []
+        for label, values in (
+            ("key", [p.key for p in self.people]),
+            ("telegram", [p.telegram for p in self.people if p.telegram is not None]),
+            ("whatsapp", [p.whatsapp for p in self.people if p.whatsapp]),
+            ("email", [p.email for p in self.people if p.email]),
+        ):
+            doubled = sorted({str(v) for v in values if values.count(v) > 1})
+            if doubled:
+                problems.append(f"two people share the {label} {', '.join(doubled)}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    def person(self, key: str) -> PersonConfig:
+        return next(person for person in self.people if person.key == key)
+
+
+def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
+    """Name a setting the way the operator wrote it: people[2].roles, or people[rina].roles."""
+    parts: list[str] = []
+    node: Any = raw
+    for step in loc:
+        if isinstance(step, int):
+            label = str(step)
+            if isinstance(node, list) and step < len(node) and isinstance(node[step], dict):
+                label = str(node[step].get("key") or node[step].get("name") or step)
+            parts[-1:] = [f"{parts[-1] if parts else ''}[{label}]"]
+            node = node[step] if isinstance(node, list) and step < len(node) else None
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else None
+    return ".".join(parts) or "(top level)"
+
+
+def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate a config file; secrets come from ``environ`` (the process environment)."""
+    path = Path(path)
+    environ = os.environ if environ is None else environ
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(str(path), ["the file does not exist"]) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark else "somewhere"
+        raise ConfigError(str(path), [f"not valid YAML at {where}: {error}"]) from None
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), ["the top level must be a mapping of settings"])
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as error:
+        problems = [
+            f"{_location(problem['loc'], raw)}: {problem['msg'].removeprefix('Value error, ')}"
+            for problem in error.errors()
+        ]
+        raise ConfigError(str(path), problems) from None
+    return _resolve(settings, base=path.resolve().parent, environ=environ)
+
+
+def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> Settings:
+    data_dir = settings.data_dir if settings.data_dir.is_absolute() else base / settings.data_dir
+    url = environ.get(settings.database.url_env) or settings.database.url
+    if not url:
+        url = f"sqlite:///{data_dir / 'warta.db'}"
+    elif url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        relative = url.removeprefix("sqlite:///")
+        if relative and relative != ":memory:":
+            url = f"sqlite:///{base / relative}"
+    targets = tuple(
+        target.model_copy(
+            update={"path": target.path if target.path.is_absolute() else base / target.path}
+        )
+        for target in settings.publish.targets
+    )
+    return settings.model_copy(
+        update={
+            "data_dir": data_dir,
+            "database_url": SecretStr(url),
+            "publish": settings.publish.model_copy(update={"targets": targets}),
+        }
+    )

@@ -1,0 +1,187 @@
+"""``warta demo``: a simulated working day through the real engine, printed as the group chat."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+
+from PIL import Image, ImageDraw
+
+from bot.app import Warta, build
+from bot.config import Settings
+from bot.local import LocalMessenger
+from handlers.messages import ChatKind, InboundMedia, InboundMessage
+from handlers.render import html_to_plain
+
+GROUP = "redaksi"
+DEMO_PEOPLE = [
+    {"key": "hendra", "name": "Hendra Saputra", "roles": ["section_head", "editor"]},
+    {"key": "dedi", "name": "Dedi Kurniawan", "roles": ["editor"]},
+    {"key": "budi", "name": "Budi Santoso", "roles": ["operator"]},
+    {"key": "rina", "name": "Rina Wulandari", "roles": ["reporter"]},
+    {"key": "anton", "name": "Anton Pratama", "roles": ["reporter"]},
+]
+STORY = """Wali Kota Buka Musrenbang Kecamatan Jekan Raya
+PALANGKA RAYA – Wali Kota Palangka Raya membuka Musyawarah Perencanaan Pembangunan (Musrenbang) Kecamatan Jekan Raya di Aula Peteng Karuhei, Selasa pagi.
+
+Musrenbang dihadiri lurah, ketua RT/RW dan tokoh masyarakat dari tujuh kelurahan.
+
+"Usulan warga harus menjadi dasar perencanaan," kata Wali Kota dalam sambutannya."""
+EDITED = STORY.replace("Selasa pagi", "Rabu (2/12/2026) pagi").replace(
+    "tujuh kelurahan", "lima kelurahan"
+)
+SECOND = """Pasar Murah di Kelurahan Menteng
+PALANGKA RAYA – Pemerintah Kota menggelar pasar murah di Kelurahan Menteng.
+
+Warga antre sejak pagi."""
+SECOND_FIXED = """Pasar Murah Sembako di Kelurahan Menteng
+PALANGKA RAYA – Pemerintah Kota menggelar pasar murah sembako di halaman Kantor Kelurahan Menteng, Rabu (2/12/2026).
+
+Sebanyak 500 paket beras dan minyak goreng disediakan. Warga antre sejak pukul 07.00 WIB."""
+
+
+class SimulatedClock:
+    """The demo's clock: starts at 08.00 WIB today and moves only when told."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, minutes: float) -> None:
+        self.now += timedelta(minutes=minutes)
+
+
+def demo_photo(caption: str) -> InboundMedia:
+    image = Image.new("RGB", (640, 427), (32, 96, 160))
+    ImageDraw.Draw(image).text((24, 24), caption, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    return InboundMedia(kind="photo", data=out.getvalue(), filename="musrenbang.jpg", caption=caption)
+
+
+def demo_settings(folder: Path, locale: str) -> Settings:
+    return Settings.model_validate(
+        {
+            "locale": locale,
+            "data_dir": str(folder),
+            "database_url": f"sqlite:///{folder / 'warta.db'}",
+            "sla": {"submission": "90s", "editing": "3m", "publishing": "2m"},
+            "verification": {
+                "checklist": [
+                    {"key": "fakta", "label": {"id": "Fakta sudah dicek", "en": "Facts checked"}},
+                    {"key": "nama", "label": {"id": "Nama dan jabatan benar", "en": "Names right"}},
+                    {"key": "layak", "label": {"id": "Layak berita", "en": "Newsworthy"}},
+                ]
+            },
+            "people": DEMO_PEOPLE,
+            "publish": {
+                "targets": [
+                    {"name": "arsip", "kind": "folder", "path": str(folder / "terbit")},
+                ]
+            },
+        }
+    )
+
+
+class DemoDay:
+    """Plays people's messages into the desk and prints the chat as the group would see it."""
+
+    def __init__(self, warta: Warta, messenger: LocalMessenger, clock: SimulatedClock) -> None:
+        self.warta, self.messenger, self.clock = warta, messenger, clock
+        self.names = {p["key"]: p["name"] for p in DEMO_PEOPLE}
+        self._ids = 0
+
+    def stamp(self) -> str:
+        return self.clock().astimezone(self.warta.settings.zone).strftime("%H.%M")
+
+    def say(
+        self,
+        who: str,
+        text: str,
+        *,
+        media: tuple[InboundMedia, ...] = (),
+        reply_to: str | None = None,
+        private: bool = False,
+    ) -> None:
+        self._ids += 1
+        chat = who if private else GROUP
+        shown = text if "\n" not in text else text.splitlines()[0] + " […]"
+        where = " (pribadi)" if private else ""
+        extras = f" [📷 {len(media)} foto]" if media else ""
+        reply = " ↩" if reply_to else ""
+        print(f"[{self.stamp()}] {self.names[who]}{where}{reply}: {shown}{extras}")
+        self.warta.desk.receive(
+            InboundMessage(
+                channel="local",
+                chat_id=chat,
+                message_id=f"m{self._ids}",
+                sender=who,
+                sender_name=self.names[who],
+                text=text,
+                chat_kind=ChatKind.PRIVATE if private else ChatKind.GROUP,
+                media=media,
+                reply_to_message_id=reply_to,
+            )
+        )
+        self.flush()
+
+    def flush(self) -> list[str]:
+        asyncio.run(self.warta.dispatcher.drain())
+        ids = []
+        for said in self.messenger.take():
+            where = "" if said.recipient == GROUP else f" → {self.names.get(said.recipient)}"
+            body = html_to_plain(said.text).replace("\n", "\n        ")
+            print(f"[{self.stamp()}] 🤖 Warta{where}: {body}")
+            ids.append(said.message_id)
+        self.last_ids = ids
+        print()
+        return ids
+
+    def wait(self, minutes: float, note: str) -> None:
+        self.clock.advance(minutes)
+        print(f"            … {note}\n")
+
+
+def run_demo(*, locale: str = "id", keep: Path | None = None) -> None:
+    """Play the day; the database and files live in a temporary folder unless ``keep`` is given."""
+    with tempfile.TemporaryDirectory(prefix="warta-demo-") as temporary:
+        folder = keep or Path(temporary)
+        folder.mkdir(parents=True, exist_ok=True)
+        settings = demo_settings(folder, locale)
+        today = datetime.now(settings.zone).date()
+        clock = SimulatedClock(datetime.combine(today, time(8, 0), settings.zone).astimezone(UTC))
+        messenger = LocalMessenger()
+        warta = build(settings, messengers={"local": messenger}, clock=clock)
+        try:
+            _play(DemoDay(warta, messenger, clock))
+        finally:
+            warta.close()
+        print(f"Demo selesai. Berkas terbit: {folder / 'terbit'}" if keep else "Demo selesai.")
+
+
+def _play(day: DemoDay) -> None:
+    print("=== Warta demo: satu hari di grup Redaksi Media Center (jendela SLA diperkecil) ===\n")
+    day.say("rina", STORY, media=(demo_photo("Wali Kota membuka Musrenbang"),))
+    day.wait(1, "redaktur piket membaca berita")
+    day.say("dedi", "/sunting 1")
+    claim_message = day.last_ids[-1]
+    day.wait(1, "Dedi menyunting naskah")
+    day.say("dedi", EDITED, reply_to=claim_message)
+    day.say("dedi", "/versi 1")
+    day.say("rina", "/verifikasi 1 semua")
+    day.say("dedi", "/verifikasi 1 fakta nama")
+    day.say("dedi", "/verifikasi 1 layak")
+    day.wait(1, "operator membuka grup")
+    day.say("budi", "/terbitkan 1")
+    day.say("anton", SECOND)
+    day.say("hendra", "/kembalikan 2 jumlah paket dan lokasi belum ada")
+    day.wait(1, "Anton melengkapi data di lapangan")
+    day.say("anton", "/revisi 2 " + SECOND_FIXED, private=True)
+    day.say("hendra", "/daftar")
+    day.say("dedi", "/arsipkan 1")
+    day.say("budi", "/status 1")

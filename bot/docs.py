@@ -1,0 +1,41 @@
+"""Generated documentation: the README's command table and state diagram come from the code."""
+
+from __future__ import annotations
+
+import re
+
+from handlers.commands import COMMANDS
+from workflow.lifecycle import mermaid
+
+_ROLE_WORDS = {
+    "section_head": "section head",
+    "editor": "editor",
+    "operator": "operator",
+    "reporter": "reporter",
+}
+
+
+def command_table() -> str:
+    rows = ["| command | Indonesian | arguments | who |", "|---|---|---|---|"]
+    for command in COMMANDS:
+        who = ", ".join(_ROLE_WORDS[role] for role in command.allowed_roles()) or "anyone"
+        args = command.args.replace("\n", " ⏎ ").replace("|", "\\|")
+        rows.append(
+            f"| `/{command.name}` | `/{command.alias}` | {f'`{args}`' if args else ''} | {who} |"
+        )
+    return "\n".join(rows)
+
+
+def state_diagram() -> str:
+    return f"```mermaid\n{mermaid()}\n```"
+
+
+SECTIONS = {"commands": command_table, "states": state_diagram}
+
+
+def refresh_readme(text: str) -> str:
+    """Replace each ``<!-- NAME:start -->…<!-- NAME:end -->`` block with freshly generated text."""
+    for name, make in SECTIONS.items():
+        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.DOTALL)
+        text = pattern.sub(lambda match, make=make: match.group(1) + make() + match.group(2), text)
+    return text

@@ -1,0 +1,190 @@
+"""The outbox dispatcher: delivers messages and publish jobs after commit, with retries."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from handlers.desk import Clock, Desk, utc_now
+from publishers.base import Article, ArticlePhoto, Publisher, PublishError
+from storage import repo
+from storage.db import Database
+from storage.media import MediaStore
+from storage.models import OutboxItem, Story
+
+log = logging.getLogger(__name__)
+
+
+class Messenger(Protocol):
+    """A channel's way out: send text to a chat, return the channel's id of the sent message."""
+
+    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None: ...
+
+
+class PermanentSendError(Exception):
+    """The channel refused the message for good (blocked bot, unknown chat): do not retry."""
+
+
+def backoff(attempt: int, *, base: timedelta, cap: timedelta) -> timedelta:
+    """Capped exponential backoff with full jitter between half and the whole delay."""
+    delay = min(cap.total_seconds(), base.total_seconds() * 2 ** max(0, attempt - 1))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+class OutboxDispatcher:
+    """Claims due outbox items, delivers them, and records each outcome in the database."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        desk: Desk,
+        media: MediaStore,
+        messengers: Mapping[str, Messenger],
+        publishers: Mapping[str, Publisher],
+        clock: Clock = utc_now,
+        max_attempts: int = 8,
+        lease: timedelta = timedelta(minutes=5),
+        base_delay: timedelta = timedelta(seconds=5),
+        max_delay: timedelta = timedelta(minutes=15),
+    ) -> None:
+        self.db, self.desk, self.media = db, desk, media
+        self.messengers, self.publishers = dict(messengers), dict(publishers)
+        self.clock = clock
+        self.max_attempts, self.lease = max_attempts, lease
+        self.base_delay, self.max_delay = base_delay, max_delay
+
+    async def run_once(self, limit: int = 100) -> int:
+        """Deliver what is due now; messages to one chat go in order. Returns how many were tried."""
+        items = await asyncio.to_thread(self._claim, limit)
+        lanes: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
+        for item in items:
+            lane = ("publish", f"{item.story_id}:{item.target}") if item.kind == "publish" else (
+                item.channel or "",
+                item.recipient or "",
+            )
+            lanes[lane].append(item)
+        await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        return len(items)
+
+    async def drain(self, *, rounds: int = 20) -> None:
+        """Run until nothing is due (publishing a story queues its announcement, and so on)."""
+        for _ in range(rounds):
+            if await self.run_once() == 0:
+                return
+
+    async def run_forever(self, stop: asyncio.Event, *, interval: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("outbox round failed; trying again")
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    def _claim(self, limit: int) -> list[OutboxItem]:
+        with self.db.transaction() as session:
+            return repo.claim_due(session, now=self.clock(), lease=self.lease, limit=limit)
+
+    async def _run_lane(self, items: list[OutboxItem]) -> None:
+        for index, item in enumerate(items):
+            ok = await self._deliver(item)
+            if not ok:
+                # Keep the chat's order: what follows a failed message waits for its retry.
+                for later in items[index + 1 :]:
+                    await asyncio.to_thread(self._postpone, later)
+                return
+
+    async def _deliver(self, item: OutboxItem) -> bool:
+        assert item.id is not None
+        try:
+            if item.kind == "publish":
+                await self._publish(item)
+            else:
+                await self._send(item)
+        except (PublishError, PermanentSendError) as error:
+            retryable = isinstance(error, PublishError) and error.retryable
+            await asyncio.to_thread(self._failed, item, str(error), retryable)
+            return False
+        except Exception as error:
+            log.warning("outbox %s (%s) failed: %r", item.id, item.kind, error)
+            await asyncio.to_thread(self._failed, item, _describe(error), True)
+            return False
+        return True
+
+    async def _send(self, item: OutboxItem) -> None:
+        messenger = self.messengers.get(item.channel or "")
+        if messenger is None:
+            raise PermanentSendError(f"no channel '{item.channel}' is configured")
+        remote_id = await messenger.send(
+            recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
+        )
+        await asyncio.to_thread(self.desk.message_sent, item.id or 0, remote_id)
+
+    async def _publish(self, item: OutboxItem) -> None:
+        publisher = self.publishers.get(item.target or "")
+        if publisher is None:
+            raise PublishError(f"no publish target '{item.target}' is configured", retryable=False)
+        article = await asyncio.to_thread(self._article, item.story_id or 0)
+        result = await publisher.publish(article)
+        await asyncio.to_thread(
+            self.desk.publish_succeeded,
+            item.id or 0,
+            permalink=result.permalink,
+            remote_id=result.remote_id,
+        )
+
+    def _article(self, story_id: int) -> Article:
+        with self.db.transaction() as session:
+            story = session.get(Story, story_id)
+            assert story is not None
+            version = repo.current_text(session, story)
+            reporter = repo.person_by_id(session, story.reporter_id)
+            photos = tuple(
+                ArticlePhoto(
+                    path=self.media.path_of(media.stored_path),
+                    mime=media.mime,
+                    caption=media.caption,
+                    filename=media.filename,
+                )
+                for media in repo.media_of(session, story_id)
+                if media.kind == "photo"
+            )
+            return Article(
+                story_number=story.number,
+                version=version.number,
+                title=version.title,
+                body=version.body,
+                reporter=reporter.name if reporter else "",
+                photos=photos,
+                submitted_at=story.created_at,
+                published_at=self.clock(),
+            )
+
+    def _failed(self, item: OutboxItem, error: str, retryable: bool) -> None:
+        retry_at: datetime | None = None
+        if retryable and item.attempts < self.max_attempts:
+            retry_at = self.clock() + backoff(
+                item.attempts, base=self.base_delay, cap=self.max_delay
+            )
+        self.desk.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
+
+    def _postpone(self, item: OutboxItem) -> None:
+        with self.db.transaction() as session:
+            row = session.get(OutboxItem, item.id)
+            if row is not None and row.status == "in_progress":
+                row.status, row.claimed_until = "pending", None
+                row.attempts = max(0, row.attempts - 1)
+                session.add(row)
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

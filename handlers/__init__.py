@@ -1,0 +1,1 @@
+"""Channel-agnostic handlers: normalized messages in, workflow calls, rendered replies out."""

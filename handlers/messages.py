@@ -1,0 +1,66 @@
+"""The normalized inbound message every channel adapter produces, and the desk's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from workflow.sla import Step
+
+
+class ChatKind(StrEnum):
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True)
+class InboundMedia:
+    """A file that came with a message; the bytes are checked before they are stored."""
+
+    kind: str
+    data: bytes
+    filename: str | None = None
+    mime: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One message from any channel: who, which chat, what it says and what it answers."""
+
+    channel: str
+    chat_id: str
+    message_id: str
+    sender: str
+    text: str = ""
+    sender_name: str | None = None
+    chat_kind: ChatKind = ChatKind.GROUP
+    media: tuple[InboundMedia, ...] = ()
+    reply_to_message_id: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ChecklistSpec:
+    key: str
+    labels: dict[str, str]
+    required: bool = True
+
+    def label(self, locale: str) -> str:
+        return self.labels.get(locale) or next(iter(self.labels.values()))
+
+
+@dataclass(frozen=True)
+class DeskOptions:
+    """What the handlers need from the configuration, without depending on its file format."""
+
+    tz: ZoneInfo
+    locale: str
+    windows: dict[Step, timedelta]
+    checklist: tuple[ChecklistSpec, ...]
+    targets: tuple[str, ...]
+    max_text_chars: int = 20_000
+    max_title_chars: int = 200
+    max_photos: int = 20

@@ -1,0 +1,1 @@
+"""Publish targets behind one small interface; formatting is separate from transmitting."""

@@ -1,0 +1,64 @@
+"""The publisher interface: an article in, a permalink out; retries are the dispatcher's job."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class ArticlePhoto:
+    path: Path
+    mime: str
+    caption: str | None = None
+    filename: str | None = None
+
+
+@dataclass(frozen=True)
+class Article:
+    """Everything a target needs to publish one version of a story."""
+
+    story_number: int
+    version: int
+    title: str
+    body: str
+    reporter: str
+    photos: tuple[ArticlePhoto, ...]
+    submitted_at: datetime
+    published_at: datetime
+
+    @property
+    def slug(self) -> str:
+        """Stable per story, so a retry or a correction finds the same post."""
+        return f"{self.story_number}-{slugify(self.title)}"[:80].rstrip("-")
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    permalink: str
+    remote_id: str | None = None
+
+
+class PublishError(Exception):
+    """A target said no; ``retryable`` tells the dispatcher whether trying again can help."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Publisher(Protocol):
+    name: str
+
+    async def publish(self, article: Article) -> PublishResult:
+        """Create the article on the target, or update the one a previous attempt made."""
+        ...
+
+
+def slugify(text: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-") or "berita"

@@ -1,0 +1,1 @@
+"""Durable state: tables, engine set-up, the inbox and outbox, repositories and migrations."""

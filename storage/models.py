@@ -1,0 +1,208 @@
+"""The sqlmodel tables; the database row is the source of truth for every story."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always hands them back aware (SQLite forgets zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def text_column(*, nullable: bool = False) -> Any:
+    return Field(sa_column=Column(Text, nullable=nullable))
+
+
+def json_column() -> Any:
+    return Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Person(SQLModel, table=True):
+    """A member of the desk, mirrored from config.yaml at start."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    locale: str | None = Field(default=None, max_length=8)
+    active: bool = True
+
+
+class PersonRole(SQLModel, table=True):
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    role: str = Field(primary_key=True, max_length=32)
+
+
+class Identity(SQLModel, table=True):
+    """How a person is recognised on a channel: Telegram user id, WhatsApp number, e-mail."""
+
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    channel: str = Field(max_length=32)
+    address: str = Field(max_length=200)
+
+
+class Counter(SQLModel, table=True):
+    """Named counters (the short story numbers), bumped atomically."""
+
+    name: str = Field(primary_key=True, max_length=32)
+    value: int = 0
+
+
+class Story(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(max_length=500)
+    state: str = Field(max_length=32, index=True)
+    reporter_id: int = Field(foreign_key="person.id", index=True)
+    holder_id: int | None = Field(default=None, foreign_key="person.id")
+    current_version: int = 1
+    origin_channel: str = Field(max_length=32)
+    origin_chat: str = Field(max_length=200)
+    step: str | None = Field(default=None, max_length=32)
+    step_started_at: datetime | None = utc_column(nullable=True)
+    step_due_at: datetime | None = utc_column(nullable=True, index=True)
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    last_reason: str | None = text_column(nullable=True)
+    lock_version: int = 1
+
+
+class StoryVersion(SQLModel, table=True):
+    """The full text of every version of a story, who wrote it and when."""
+
+    __table_args__ = (UniqueConstraint("story_id", "number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    number: int
+    title: str = Field(max_length=500)
+    body: str = text_column()
+    author_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = utc_column()
+    note: str | None = Field(default=None, max_length=200)
+
+
+class Media(SQLModel, table=True):
+    """A file attached to a story, stored in the media folder under its content hash."""
+
+    __table_args__ = (UniqueConstraint("story_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    sha256: str = Field(max_length=64)
+    kind: str = Field(max_length=16)
+    mime: str = Field(max_length=100)
+    size: int
+    stored_path: str = Field(max_length=300)
+    filename: str | None = Field(default=None, max_length=300)
+    caption: str | None = text_column(nullable=True)
+    position: int = 0
+    created_at: datetime = utc_column()
+
+
+class ChecklistMark(SQLModel, table=True):
+    """One verification checklist item confirmed by a person for one version of a story."""
+
+    __table_args__ = (UniqueConstraint("story_id", "version", "item"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    version: int
+    item: str = Field(max_length=64)
+    person_id: int = Field(foreign_key="person.id")
+    at: datetime = utc_column()
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trail: who did what to which story, when, from which state to which, and why."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    at: datetime = utc_column()
+    event: str = Field(max_length=48)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str | None = Field(default=None, max_length=32)
+    reason: str | None = text_column(nullable=True)
+    detail: dict[str, Any] = json_column()
+
+
+class StoryMessage(SQLModel, table=True):
+    """A chat message that belongs to a story, so a reply to it reaches that story."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    channel: str = Field(max_length=32)
+    chat_id: str = Field(max_length=200)
+    message_id: str = Field(max_length=200)
+
+
+class InboxMessage(SQLModel, table=True):
+    """Every inbound message, stored once (by channel, chat and message id) before any reply."""
+
+    __table_args__ = (UniqueConstraint("channel", "chat_id", "message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=32)
+    chat_id: str = Field(max_length=200)
+    message_id: str = Field(max_length=200)
+    sender: str = Field(max_length=200)
+    text: str | None = text_column(nullable=True)
+    payload: dict[str, Any] = json_column()
+    received_at: datetime = utc_column()
+    processed_at: datetime | None = utc_column(nullable=True)
+    outcome: str | None = Field(default=None, max_length=64)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Every outbound message and publish job, written with the change that caused it."""
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=16)
+    channel: str | None = Field(default=None, max_length=32)
+    recipient: str | None = Field(default=None, max_length=200)
+    target: str | None = Field(default=None, max_length=64)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    inbox_id: int | None = Field(default=None, foreign_key="inboxmessage.id")
+    reply_to: str | None = Field(default=None, max_length=200)
+    text: str | None = text_column(nullable=True)
+    payload: dict[str, Any] = json_column()
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = utc_column()
+    claimed_until: datetime | None = utc_column(nullable=True)
+    created_at: datetime = utc_column()
+    done_at: datetime | None = utc_column(nullable=True)
+    last_error: str | None = text_column(nullable=True)
+    result: dict[str, Any] = json_column()

@@ -1,0 +1,599 @@
+"""Repositories: the queries and writes the handlers make, each inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from storage.models import (
+    AuditEvent,
+    ChecklistMark,
+    Counter,
+    Identity,
+    InboxMessage,
+    Media,
+    OutboxItem,
+    Person,
+    PersonRole,
+    Story,
+    StoryMessage,
+    StoryVersion,
+)
+from workflow.lifecycle import Actor, Decision, Role, StoryFacts, StoryState
+from workflow.sla import Step, deadline, starts_new_step, step_of
+
+OPEN_STATES = tuple(
+    state for state in StoryState if state not in (StoryState.SPIKED, StoryState.ARCHIVED)
+)
+
+
+class StaleStory(RuntimeError):
+    """Another transaction changed the story first; the caller decides again on fresh data."""
+
+
+# -- people -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PersonRecord:
+    id: int
+    key: str
+    name: str
+    roles: frozenset[Role]
+    locale: str | None
+    addresses: dict[str, str]
+
+    def actor(self) -> Actor:
+        return Actor(person_id=self.id, name=self.name, roles=self.roles)
+
+
+def sync_people(session: Session, people: Iterable[Any]) -> None:
+    """Mirror the configured people (key, name, roles, identities) into the tables."""
+    wanted = {person.key: person for person in people}
+    existing = {row.key: row for row in session.exec(select(Person))}
+    for key, row in existing.items():
+        if key not in wanted:
+            row.active = False
+    session.flush()
+    for key, config in wanted.items():
+        row = existing.get(key) or Person(key=key, name=config.name)
+        row.name, row.active, row.locale = config.name, True, config.locale
+        session.add(row)
+        session.flush()
+        session.execute(PersonRole.__table__.delete().where(PersonRole.person_id == row.id))
+        session.execute(Identity.__table__.delete().where(Identity.person_id == row.id))
+        session.flush()
+        for role in dict.fromkeys(config.roles):
+            session.add(PersonRole(person_id=row.id, role=role.value))
+        for channel, address in _addresses(config).items():
+            session.add(Identity(person_id=row.id, channel=channel, address=address))
+    session.flush()
+
+
+def _addresses(config: Any) -> dict[str, str]:
+    addresses = {
+        "telegram": str(config.telegram) if config.telegram is not None else None,
+        "whatsapp": config.whatsapp,
+        "email": config.email,
+        "local": config.key,
+    }
+    return {channel: address for channel, address in addresses.items() if address}
+
+
+def _record(session: Session, person: Person) -> PersonRecord:
+    roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
+    identities = session.exec(select(Identity).where(Identity.person_id == person.id))
+    assert person.id is not None
+    return PersonRecord(
+        id=person.id,
+        key=person.key,
+        name=person.name,
+        roles=frozenset(Role(role) for role in roles),
+        locale=person.locale,
+        addresses={identity.channel: identity.address for identity in identities},
+    )
+
+
+def person_by_address(session: Session, channel: str, address: str) -> PersonRecord | None:
+    person = session.exec(
+        select(Person)
+        .join(Identity, col(Identity.person_id) == col(Person.id))
+        .where(Identity.channel == channel, Identity.address == address, Person.active)
+    ).first()
+    return _record(session, person) if person else None
+
+
+def person_by_id(session: Session, person_id: int | None) -> PersonRecord | None:
+    if person_id is None:
+        return None
+    person = session.get(Person, person_id)
+    return _record(session, person) if person else None
+
+
+def people_with_role(session: Session, role: Role) -> list[PersonRecord]:
+    rows = session.exec(
+        select(Person)
+        .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
+        .where(PersonRole.role == role.value, Person.active)
+        .order_by(Person.name)
+    )
+    return [_record(session, person) for person in rows]
+
+
+# -- inbox ------------------------------------------------------------------------------------
+
+
+def store_inbound(
+    session: Session,
+    *,
+    channel: str,
+    chat_id: str,
+    message_id: str,
+    sender: str,
+    text: str | None,
+    payload: dict[str, Any],
+    now: datetime,
+) -> tuple[InboxMessage, bool]:
+    """Store an inbound message once; returns the row and whether it was new."""
+    found = find_inbound(session, channel, chat_id, message_id)
+    if found is not None:
+        return found, False
+    row = InboxMessage(
+        channel=channel,
+        chat_id=chat_id,
+        message_id=message_id,
+        sender=sender,
+        text=text,
+        payload=payload,
+        received_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        found = find_inbound(session, channel, chat_id, message_id)
+        assert found is not None
+        return found, False
+    return row, True
+
+
+def find_inbound(
+    session: Session, channel: str, chat_id: str, message_id: str
+) -> InboxMessage | None:
+    return session.exec(
+        select(InboxMessage).where(
+            InboxMessage.channel == channel,
+            InboxMessage.chat_id == chat_id,
+            InboxMessage.message_id == message_id,
+        )
+    ).first()
+
+
+def unprocessed_inbox(session: Session, *, limit: int = 100) -> Sequence[InboxMessage]:
+    return session.exec(
+        select(InboxMessage)
+        .where(col(InboxMessage.processed_at).is_(None))
+        .order_by(col(InboxMessage.id))
+        .limit(limit)
+    ).all()
+
+
+# -- outbox -----------------------------------------------------------------------------------
+
+
+def enqueue_message(
+    session: Session,
+    *,
+    channel: str,
+    recipient: str,
+    text: str,
+    now: datetime,
+    story_id: int | None = None,
+    inbox_id: int | None = None,
+    reply_to: str | None = None,
+) -> OutboxItem:
+    item = OutboxItem(
+        kind="message",
+        channel=channel,
+        recipient=recipient,
+        text=text,
+        story_id=story_id,
+        inbox_id=inbox_id,
+        reply_to=reply_to,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(item)
+    return item
+
+
+def enqueue_publish(
+    session: Session, *, story_id: int, target: str, publish_round: int, now: datetime
+) -> OutboxItem:
+    item = OutboxItem(
+        kind="publish",
+        target=target,
+        story_id=story_id,
+        payload={"round": publish_round},
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(item)
+    return item
+
+
+def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
+    """Take due pending items (or items whose worker's lease ran out) for this worker."""
+    candidates = session.exec(
+        select(OutboxItem)
+        .where(
+            col(OutboxItem.status).in_(("pending", "in_progress")),
+            OutboxItem.next_attempt_at <= now,
+        )
+        .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.id))
+        .limit(limit)
+    ).all()
+    claimed: list[OutboxItem] = []
+    for item in candidates:
+        if item.status == "in_progress" and item.claimed_until and item.claimed_until > now:
+            continue
+        result = session.execute(
+            update(OutboxItem)
+            .where(
+                col(OutboxItem.id) == item.id,
+                col(OutboxItem.status) == item.status,
+                col(OutboxItem.attempts) == item.attempts,
+            )
+            .values(status="in_progress", claimed_until=now + lease, attempts=item.attempts + 1)
+        )
+        if result.rowcount == 1:  # type: ignore[attr-defined]
+            session.refresh(item)
+            claimed.append(item)
+    return claimed
+
+
+def publish_round_items(session: Session, story_id: int, publish_round: int) -> list[OutboxItem]:
+    rows = session.exec(
+        select(OutboxItem).where(OutboxItem.kind == "publish", OutboxItem.story_id == story_id)
+    ).all()
+    return [row for row in rows if row.payload.get("round") == publish_round]
+
+
+def outbox_items(session: Session, *, story_id: int | None = None) -> Sequence[OutboxItem]:
+    query = select(OutboxItem).order_by(col(OutboxItem.id))
+    if story_id is not None:
+        query = query.where(OutboxItem.story_id == story_id)
+    return session.exec(query).all()
+
+
+# -- stories ----------------------------------------------------------------------------------
+
+
+def next_number(session: Session, name: str = "story") -> int:
+    """Bump a named counter atomically (row lock on PostgreSQL, write lock on SQLite)."""
+    bumped = session.execute(
+        update(Counter)
+        .where(col(Counter.name) == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one_or_none()
+    if bumped is not None:
+        return int(bumped)
+    try:
+        with session.begin_nested():
+            session.add(Counter(name=name, value=1))
+        return 1
+    except IntegrityError:
+        return next_number(session, name)
+
+
+def story_by_number(session: Session, number: int) -> Story | None:
+    return session.exec(select(Story).where(Story.number == number)).first()
+
+
+def story_by_message(session: Session, channel: str, chat_id: str, message_id: str) -> Story | None:
+    return session.exec(
+        select(Story)
+        .join(StoryMessage, col(StoryMessage.story_id) == col(Story.id))
+        .where(
+            StoryMessage.channel == channel,
+            StoryMessage.chat_id == chat_id,
+            StoryMessage.message_id == message_id,
+        )
+    ).first()
+
+
+def link_message(
+    session: Session, *, story_id: int, channel: str, chat_id: str, message_id: str
+) -> None:
+    exists = session.exec(
+        select(StoryMessage.id).where(
+            StoryMessage.channel == channel,
+            StoryMessage.chat_id == chat_id,
+            StoryMessage.message_id == message_id,
+        )
+    ).first()
+    if exists is None:
+        session.add(
+            StoryMessage(story_id=story_id, channel=channel, chat_id=chat_id, message_id=message_id)
+        )
+
+
+def open_stories(session: Session) -> Sequence[Story]:
+    return session.exec(
+        select(Story)
+        .where(col(Story.state).in_([state.value for state in OPEN_STATES]))
+        .order_by(col(Story.step_due_at).asc().nulls_last(), col(Story.number))
+    ).all()
+
+
+def facts(story: Story) -> StoryFacts:
+    return StoryFacts(
+        state=StoryState(story.state), reporter_id=story.reporter_id, holder_id=story.holder_id
+    )
+
+
+def create_story(
+    session: Session,
+    *,
+    title: str,
+    body: str,
+    reporter_id: int,
+    channel: str,
+    chat_id: str,
+    now: datetime,
+    windows: dict[Step, timedelta],
+    tz: ZoneInfo,
+) -> Story:
+    step = step_of(StoryState.SUBMITTED)
+    assert step is not None
+    story = Story(
+        number=next_number(session),
+        title=title,
+        state=StoryState.SUBMITTED.value,
+        reporter_id=reporter_id,
+        origin_channel=channel,
+        origin_chat=chat_id,
+        step=step.value,
+        step_started_at=now,
+        step_due_at=deadline(step, now, windows, tz),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(story)
+    session.flush()
+    assert story.id is not None
+    session.add(
+        StoryVersion(
+            story_id=story.id,
+            number=1,
+            title=title,
+            body=body,
+            author_id=reporter_id,
+            created_at=now,
+        )
+    )
+    audit(
+        session,
+        story_id=story.id,
+        actor_id=reporter_id,
+        event="submit",
+        to_state=story.state,
+        now=now,
+    )
+    return story
+
+
+def add_version(
+    session: Session,
+    story: Story,
+    *,
+    title: str,
+    body: str,
+    author_id: int | None,
+    now: datetime,
+    note: str | None = None,
+) -> StoryVersion:
+    assert story.id is not None
+    number = story.current_version + 1
+    version = StoryVersion(
+        story_id=story.id,
+        number=number,
+        title=title,
+        body=body,
+        author_id=author_id,
+        created_at=now,
+        note=note,
+    )
+    session.add(version)
+    _guarded_update(session, story, current_version=number, title=title, updated_at=now)
+    return version
+
+
+def versions(session: Session, story_id: int) -> Sequence[StoryVersion]:
+    return session.exec(
+        select(StoryVersion)
+        .where(StoryVersion.story_id == story_id)
+        .order_by(col(StoryVersion.number))
+    ).all()
+
+
+def current_text(session: Session, story: Story) -> StoryVersion:
+    return session.exec(
+        select(StoryVersion).where(
+            StoryVersion.story_id == story.id, StoryVersion.number == story.current_version
+        )
+    ).one()
+
+
+def apply_decision(
+    session: Session,
+    story: Story,
+    decision: Decision,
+    *,
+    actor_id: int | None,
+    now: datetime,
+    reason: str | None,
+    windows: dict[Step, timedelta],
+    tz: ZoneInfo,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Write a decided transition: the story row (guarded by its lock version) and its audit."""
+    old_state = StoryState(story.state)
+    values: dict[str, Any] = {
+        "state": decision.new_state.value,
+        "holder_id": decision.new_holder_id,
+        "updated_at": now,
+    }
+    if reason:
+        values["last_reason"] = reason
+    if starts_new_step(old_state, decision.new_state):
+        step = step_of(decision.new_state)
+        assert step is not None
+        values.update(
+            step=step.value, step_started_at=now, step_due_at=deadline(step, now, windows, tz)
+        )
+    elif step_of(decision.new_state) is None:
+        values.update(step=None, step_due_at=None)
+    _guarded_update(session, story, **values)
+    audit(
+        session,
+        story_id=story.id,
+        actor_id=actor_id,
+        event=decision.transition.event.value,
+        from_state=old_state.value,
+        to_state=decision.new_state.value,
+        reason=reason,
+        now=now,
+        detail=detail,
+    )
+
+
+def _guarded_update(session: Session, story: Story, **values: Any) -> None:
+    """Update ``story`` only if nobody changed it since it was read (optimistic lock)."""
+    result = session.execute(
+        update(Story)
+        .where(col(Story.id) == story.id, col(Story.lock_version) == story.lock_version)
+        .values(lock_version=story.lock_version + 1, **values)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleStory(f"story #{story.number} changed meanwhile")
+    session.refresh(story)
+
+
+def audit(
+    session: Session,
+    *,
+    story_id: int | None,
+    actor_id: int | None,
+    event: str,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    reason: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    session.add(
+        AuditEvent(
+            story_id=story_id,
+            actor_id=actor_id,
+            at=now,
+            event=event,
+            from_state=from_state,
+            to_state=to_state,
+            reason=reason,
+            detail=detail or {},
+        )
+    )
+
+
+def audit_trail(session: Session, story_id: int) -> Sequence[AuditEvent]:
+    return session.exec(
+        select(AuditEvent).where(AuditEvent.story_id == story_id).order_by(col(AuditEvent.id))
+    ).all()
+
+
+# -- media and checklist ----------------------------------------------------------------------
+
+
+def attach_media(
+    session: Session,
+    *,
+    story_id: int,
+    sha256: str,
+    kind: str,
+    mime: str,
+    size: int,
+    stored_path: str,
+    filename: str | None,
+    caption: str | None,
+    now: datetime,
+) -> bool:
+    """Attach a stored file to a story once; returns whether it was new to the story."""
+    exists = session.exec(
+        select(Media.id).where(Media.story_id == story_id, Media.sha256 == sha256)
+    ).first()
+    if exists is not None:
+        return False
+    position = session.exec(
+        select(func.count()).select_from(Media).where(Media.story_id == story_id)
+    ).one()
+    session.add(
+        Media(
+            story_id=story_id,
+            sha256=sha256,
+            kind=kind,
+            mime=mime,
+            size=size,
+            stored_path=stored_path,
+            filename=filename,
+            caption=caption,
+            position=int(position),
+            created_at=now,
+        )
+    )
+    return True
+
+
+def media_of(session: Session, story_id: int) -> Sequence[Media]:
+    return session.exec(
+        select(Media).where(Media.story_id == story_id).order_by(col(Media.position))
+    ).all()
+
+
+def checklist_marks(session: Session, story_id: int, version: int) -> dict[str, ChecklistMark]:
+    rows = session.exec(
+        select(ChecklistMark).where(
+            ChecklistMark.story_id == story_id, ChecklistMark.version == version
+        )
+    )
+    return {row.item: row for row in rows}
+
+
+def mark_checklist(
+    session: Session,
+    *,
+    story_id: int,
+    version: int,
+    items: Iterable[str],
+    person_id: int,
+    now: datetime,
+) -> list[str]:
+    """Record who confirmed which items; returns the items that were newly confirmed."""
+    already = checklist_marks(session, story_id, version)
+    added = [item for item in dict.fromkeys(items) if item not in already]
+    for item in added:
+        session.add(
+            ChecklistMark(
+                story_id=story_id, version=version, item=item, person_id=person_id, at=now
+            )
+        )
+    session.flush()
+    return added

@@ -1,0 +1,138 @@
+"""Test helpers: a desk built on a real database, driven like a chat transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from bot.app import Warta, build
+from bot.config import Settings
+from bot.local import LocalMessenger, Said
+from handlers.messages import ChatKind, InboundMedia, InboundMessage
+from handlers.render import html_to_plain
+
+GROUP = "redaksi"
+PEOPLE = [
+    {"key": "hendra", "name": "Hendra", "roles": ["section_head", "editor"]},
+    {"key": "dedi", "name": "Dedi", "roles": ["editor"]},
+    {"key": "sari", "name": "Sari", "roles": ["editor"]},
+    {"key": "budi", "name": "Budi", "roles": ["operator"]},
+    {"key": "rina", "name": "Rina", "roles": ["reporter"]},
+    {"key": "anton", "name": "Anton", "roles": ["reporter"], "locale": "en"},
+]
+STORY = """Wali Kota Buka Musrenbang
+PALANGKA RAYA – Wali Kota membuka Musrenbang di Aula Peteng Karuhei.
+
+"Usulan warga jadi dasar perencanaan," kata Wali Kota."""
+
+
+def test_settings(db_url: str, folder: Path, **overrides: Any) -> Settings:
+    raw: dict[str, Any] = {
+        "data_dir": str(folder),
+        "database_url": db_url,
+        "sla": {"submission": "1h", "editing": "3h", "publishing": "2h"},
+        "verification": {
+            "checklist": [
+                {"key": "fakta", "label": "Fakta sudah dicek"},
+                {"key": "nama", "label": "Nama dan jabatan benar"},
+                {"key": "foto", "label": "Keterangan foto", "required": False},
+            ]
+        },
+        "people": PEOPLE,
+        "publish": {"targets": [{"name": "arsip", "kind": "folder", "path": str(folder / "pub")}]},
+    }
+    raw.update(overrides)
+    return Settings.model_validate(raw)
+
+
+class FakeClock:
+    """A clock tests move by hand (08.00 WIB on a Wednesday)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+def jpeg(color: tuple[int, int, int] = (200, 30, 30), size: tuple[int, int] = (64, 48)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, color).save(out, "JPEG")
+    return out.getvalue()
+
+
+def photo(color: tuple[int, int, int] = (200, 30, 30), caption: str | None = None) -> InboundMedia:
+    return InboundMedia(kind="photo", data=jpeg(color), filename="foto.jpg", caption=caption)
+
+
+class Chat:
+    """Plays people's messages into a real Warta and returns what Warta said, as plain text."""
+
+    def __init__(self, warta: Warta, messenger: LocalMessenger, clock: FakeClock) -> None:
+        self.warta, self.messenger, self.clock = warta, messenger, clock
+        self._next_id = 0
+        self.last: list[Said] = []
+
+    @property
+    def desk(self):  # noqa: ANN201
+        return self.warta.desk
+
+    def message(
+        self,
+        who: str,
+        text: str = "",
+        *,
+        media: tuple[InboundMedia, ...] = (),
+        reply_to: str | None = None,
+        private: bool = False,
+        message_id: str | None = None,
+        channel: str = "local",
+        sender: str | None = None,
+    ) -> InboundMessage:
+        self._next_id += 1
+        return InboundMessage(
+            channel=channel,
+            chat_id=who if private else GROUP,
+            message_id=message_id or f"in-{self._next_id}",
+            sender=sender or who,
+            text=text,
+            chat_kind=ChatKind.PRIVATE if private else ChatKind.GROUP,
+            media=media,
+            reply_to_message_id=reply_to,
+        )
+
+    def send(self, who: str, text: str = "", **options: Any) -> list[str]:
+        """Deliver a message, run the outbox, and return Warta's replies (plain text)."""
+        self.desk.receive(self.message(who, text, **options))
+        return self.flush()
+
+    def deliver(self, msg: InboundMessage) -> list[str]:
+        self.desk.receive(msg)
+        return self.flush()
+
+    def flush(self) -> list[str]:
+        asyncio.run(self.warta.dispatcher.drain())
+        self.last = self.messenger.take()
+        return [html_to_plain(said.text) for said in self.last]
+
+    def to(self, recipient: str) -> list[str]:
+        """The plain text of the last replies addressed to ``recipient``."""
+        return [html_to_plain(s.text) for s in self.last if s.recipient == recipient]
+
+    def last_id(self, recipient: str = GROUP) -> str:
+        return [s.message_id for s in self.last if s.recipient == recipient][-1]
+
+
+def make_chat(db_url: str, folder: Path, *, clock: FakeClock | None = None, **overrides: Any) -> Chat:
+    clock = clock or FakeClock()
+    messenger = LocalMessenger()
+    warta = build(test_settings(db_url, folder, **overrides), messengers={"local": messenger}, clock=clock)
+    return Chat(warta, messenger, clock)

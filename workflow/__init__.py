@@ -1,0 +1,1 @@
+"""Warta's pure core: the story lifecycle, role rules and SLA arithmetic (no I/O)."""
