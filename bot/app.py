@@ -28,6 +28,13 @@ class Warta:
     publishers: dict[str, Publisher]
     dispatcher: OutboxDispatcher
 
+    def recover(self) -> int:
+        """Handle messages that were stored but not handled when Warta last stopped."""
+        pending = self.desk.pending_inbox()
+        for inbox_id, msg in pending:
+            self.desk.process(inbox_id, msg)
+        return len(pending)
+
     def close(self) -> None:
         self.db.dispose()
 

@@ -77,7 +77,8 @@ def cmd_db(args: argparse.Namespace) -> int:
             upgrade(db)
             print(f"database schema: {before or 'empty'} -> {current_revision(db)}")
         else:
-            print(f"database schema: {current_revision(db) or 'empty'} (this Warta: {head_revision()})")
+            current = current_revision(db) or "empty"
+            print(f"database schema: {current} (this Warta: {head_revision()})")
     finally:
         db.dispose()
     return 0
@@ -111,20 +112,26 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="warta", description="Warta: the media center's news desk bot."
     )
-    root.add_argument(
-        "--config", help="config file (default: $WARTA_CONFIG or ./config.yaml)", default=None
-    )
+    config_help = "config file (default: $WARTA_CONFIG or ./config.yaml)"
+    root.add_argument("--config", help=config_help, default=None)
+    # --config is accepted after the subcommand too (warta check --config x.yaml).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help=config_help, default=argparse.SUPPRESS)
     commands = root.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check", help="validate the config file and summarise it")
+
+    def add(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=help, parents=[common])
+
+    check = add("check", "validate the config file and summarise it")
     check.set_defaults(run=cmd_check)
-    db = commands.add_parser("db", help="database schema")
+    db = add("db", "database schema: upgrade it, or show where it is")
     db.add_argument("action", choices=("upgrade", "current"))
     db.set_defaults(run=cmd_db)
-    demo = commands.add_parser("demo", help="run a simulated working day and print the chat")
+    demo = add("demo", "run a simulated working day and print the chat")
     demo.add_argument("--locale", choices=("id", "en"), default="id")
     demo.add_argument("--keep", help="keep the demo's database and files in this folder")
     demo.set_defaults(run=cmd_demo)
-    docs = commands.add_parser("docs", help="refresh the generated parts of the README")
+    docs = add("docs", "refresh the generated parts of the README")
     docs.add_argument("--readme", default="README.md")
     docs.add_argument("--check", action="store_true", help="only report whether it is stale")
     docs.set_defaults(run=cmd_docs)

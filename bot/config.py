@@ -268,6 +268,24 @@ def _location(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> str:
     return ".".join(parts) or "(top level)"
 
 
+_PATTERN_ADVICE = {
+    "whatsapp": "write the number with its country code, like +6281234567890",
+    "email": "this is not an e-mail address",
+    "key": "use lower-case letters, digits, '-', '_' or '.', starting with a letter",
+    "name": "use lower-case letters, digits, '-' or '_', starting with a letter",
+}
+
+
+def _explain(problem: Mapping[str, Any]) -> str:
+    """Pydantic's message, or plainer words where it speaks in regular expressions."""
+    field = next((str(step) for step in reversed(problem["loc"]) if isinstance(step, str)), "")
+    if problem["type"] == "extra_forbidden":
+        return "not a setting Warta knows (check the spelling and the indentation)"
+    if problem["type"] == "string_pattern_mismatch" and field in _PATTERN_ADVICE:
+        return _PATTERN_ADVICE[field]
+    return str(problem["msg"]).removeprefix("Value error, ")
+
+
 def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate a config file; secrets come from ``environ`` (the process environment)."""
     path = Path(path)
@@ -278,16 +296,16 @@ def load_settings(path: Path | str, environ: Mapping[str, str] | None = None) ->
         raise ConfigError(str(path), ["the file does not exist"]) from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark else "somewhere"
-        raise ConfigError(str(path), [f"not valid YAML at {where}: {error}"]) from None
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(str(path), [f"not valid YAML at {where}: {problem}"]) from None
     if not isinstance(raw, dict):
         raise ConfigError(str(path), ["the top level must be a mapping of settings"])
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as error:
         problems = [
-            f"{_location(problem['loc'], raw)}: {problem['msg'].removeprefix('Value error, ')}"
-            for problem in error.errors()
+            f"{_location(problem['loc'], raw)}: {_explain(problem)}" for problem in error.errors()
         ]
         raise ConfigError(str(path), problems) from None
     return _resolve(settings, base=path.resolve().parent, environ=environ)

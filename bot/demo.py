@@ -61,7 +61,9 @@ def demo_photo(caption: str) -> InboundMedia:
     ImageDraw.Draw(image).text((24, 24), caption, fill=(255, 255, 255))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=80)
-    return InboundMedia(kind="photo", data=out.getvalue(), filename="musrenbang.jpg", caption=caption)
+    return InboundMedia(
+        kind="photo", data=out.getvalue(), filename="musrenbang.jpg", caption=caption
+    )
 
 
 def demo_settings(folder: Path, locale: str) -> Settings:

@@ -36,6 +36,7 @@ SECTIONS = {"commands": command_table, "states": state_diagram}
 def refresh_readme(text: str) -> str:
     """Replace each ``<!-- NAME:start -->…<!-- NAME:end -->`` block with freshly generated text."""
     for name, make in SECTIONS.items():
-        pattern = re.compile(rf"(<!-- {name}:start -->\n).*?(\n<!-- {name}:end -->)", re.DOTALL)
-        text = pattern.sub(lambda match, make=make: match.group(1) + make() + match.group(2), text)
+        pattern = re.compile(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", re.DOTALL)
+        block = f"<!-- {name}:start -->\n{make()}\n<!-- {name}:end -->"
+        text = pattern.sub(lambda _match, block=block: block, text)
     return text

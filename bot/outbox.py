@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections import defaultdict
@@ -60,13 +61,17 @@ class OutboxDispatcher:
         self.base_delay, self.max_delay = base_delay, max_delay
 
     async def run_once(self, limit: int = 100) -> int:
-        """Deliver what is due now; messages to one chat go in order. Returns how many were tried."""
+        """Deliver what is due now, in order within each chat; return how many were tried."""
         items = await asyncio.to_thread(self._claim, limit)
         lanes: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
         for item in items:
-            lane = ("publish", f"{item.story_id}:{item.target}") if item.kind == "publish" else (
-                item.channel or "",
-                item.recipient or "",
+            lane = (
+                ("publish", f"{item.story_id}:{item.target}")
+                if item.kind == "publish"
+                else (
+                    item.channel or "",
+                    item.recipient or "",
+                )
             )
             lanes[lane].append(item)
         await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
@@ -84,10 +89,8 @@ class OutboxDispatcher:
                 await self.run_once()
             except Exception:
                 log.exception("outbox round failed; trying again")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
 
     def _claim(self, limit: int) -> list[OutboxItem]:
         with self.db.transaction() as session:

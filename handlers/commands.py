@@ -158,7 +158,8 @@ def _story_from_args(turn: Turn, usage: str) -> tuple[Story, str] | None:
 
 def _refuse(turn: Turn, story: Story | None, refusal: Refusal) -> None:
     turn.outcome = f"refused:{refusal.code.value}"
-    holder = repo.person_by_id(turn.session, refusal.holder_id)
+    holder_id = refusal.holder_id or (story.holder_id if story else None)
+    holder = repo.person_by_id(turn.session, holder_id)
     next_commands = [
         command
         for event in refusal.allowed_events
@@ -603,11 +604,12 @@ def whoami(turn: Turn) -> None:
 
 _EVERYONE = None
 _PEOPLE = frozenset(PEOPLE_ROLES)
+_WRITERS = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.REPORTER})
 
 COMMANDS: tuple[Command, ...] = (
     Command("submit", "kirim", submit, "<judul>\n<isi berita>", event=StoryEvent.SUBMIT),
     Command("edit", "sunting", claim, "12", event=StoryEvent.CLAIM),
-    Command("update", "revisi", update_text, "12 <judul>\n<isi berita>", roles=_PEOPLE),
+    Command("update", "revisi", update_text, "12 <judul>\n<isi berita>", roles=_WRITERS),
     Command("versions", "versi", list_versions, "12", roles=_PEOPLE),
     Command("verify", "verifikasi", verify, "12 [semua | butir …]", event=StoryEvent.VERIFY),
     Command(

@@ -70,7 +70,11 @@ class Renderer:
     def render(self, name: str, *, locale: str | None = None, **values: Any) -> str:
         """Render macro ``name`` of ``<locale>/messages.j2`` and tidy its blank lines."""
         locale = self.locale_for(locale)
-        shared = {"locale": locale, "now": values.pop("now", None), "person": values.pop("person", None)}
+        shared = {
+            "locale": locale,
+            "now": values.pop("now", None),
+            "person": values.pop("person", None),
+        }
         module = self.env.get_template(f"{locale}/messages.j2").make_module(shared)
         macro = getattr(module, name, None)
         if macro is None:

@@ -1,4 +1,4 @@
-"""The folder target: writes the article page and its photos to a local folder (a static archive)."""
+"""The folder target: writes the article page and its photos to a local folder (an archive)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from publishers.format import render_article_html
 
 
 class FolderPublisher:
-    """Writes ``<root>/<slug>/index.html`` and the photos; the same slug is overwritten, not doubled."""
+    """Writes ``<root>/<slug>/index.html`` and the photos; a retry overwrites, never doubles."""
 
     def __init__(self, name: str, root: Path, base_url: str | None = None) -> None:
         self.name = name
@@ -38,6 +38,10 @@ class FolderPublisher:
                 out.write(page)
             os.replace(temporary, folder / "index.html")
         except OSError as error:
-            raise PublishError(f"cannot write to {folder}: {error.strerror}", retryable=True) from None
-        link = f"{self.base_url}{article.slug}/" if self.base_url else (folder / "index.html").as_uri()
+            raise PublishError(
+                f"cannot write to {folder}: {error.strerror}", retryable=True
+            ) from None
+        link = (
+            f"{self.base_url}{article.slug}/" if self.base_url else (folder / "index.html").as_uri()
+        )
         return PublishResult(permalink=link, remote_id=article.slug)

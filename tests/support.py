@@ -31,7 +31,7 @@ PALANGKA RAYA – Wali Kota membuka Musrenbang di Aula Peteng Karuhei.
 "Usulan warga jadi dasar perencanaan," kata Wali Kota."""
 
 
-def test_settings(db_url: str, folder: Path, **overrides: Any) -> Settings:
+def desk_settings(db_url: str, folder: Path, **overrides: Any) -> Settings:
     raw: dict[str, Any] = {
         "data_dir": str(folder),
         "database_url": db_url,
@@ -82,7 +82,7 @@ class Chat:
         self.last: list[Said] = []
 
     @property
-    def desk(self):  # noqa: ANN201
+    def desk(self):
         return self.warta.desk
 
     def message(
@@ -131,8 +131,12 @@ class Chat:
         return [s.message_id for s in self.last if s.recipient == recipient][-1]
 
 
-def make_chat(db_url: str, folder: Path, *, clock: FakeClock | None = None, **overrides: Any) -> Chat:
+def make_chat(
+    db_url: str, folder: Path, *, clock: FakeClock | None = None, **overrides: Any
+) -> Chat:
     clock = clock or FakeClock()
     messenger = LocalMessenger()
-    warta = build(test_settings(db_url, folder, **overrides), messengers={"local": messenger}, clock=clock)
+    warta = build(
+        desk_settings(db_url, folder, **overrides), messengers={"local": messenger}, clock=clock
+    )
     return Chat(warta, messenger, clock)

@@ -152,7 +152,9 @@ def test_release_lets_another_editor_claim(chat: Chat):
 def test_reporter_reply_before_claim_amends_own_story(chat: Chat):
     submit(chat)
     origin = "in-1"
-    replies = chat.send("rina", "Wali Kota Buka Musrenbang 2026\nIsi yang dilengkapi.", reply_to=origin)
+    replies = chat.send(
+        "rina", "Wali Kota Buka Musrenbang 2026\nIsi yang dilengkapi.", reply_to=origin
+    )
     assert "Versi 2" in replies[0]
     refused = chat.send("anton", "/revisi 1 Judul\nIsi")[0]
     assert "belongs to another reporter" in refused  # Anton reads English
@@ -257,7 +259,9 @@ def test_publish_by_operator_writes_folder_and_reports_link(chat: Chat):
     assert "sudah terbit" in replies[1] and "arsip: file://" in replies[1]
     found = story(chat)
     assert found.state == "published"
-    page = chat.warta.settings.publish.targets[0].path / "1-wali-kota-buka-musrenbang" / "index.html"
+    page = (
+        chat.warta.settings.publish.targets[0].path / "1-wali-kota-buka-musrenbang" / "index.html"
+    )
     html = page.read_text()
     assert "<h1>Wali Kota Buka Musrenbang</h1>" in html
     assert "&#34;Usulan warga" in html or "&quot;Usulan warga" in html
@@ -294,7 +298,10 @@ def test_list_shows_open_stories_with_holder_and_time_left(chat: Chat):
     chat.send("dedi", "/sunting 1")
     chat.clock.advance(hours=3, minutes=35)
     listing = chat.send("hendra", "/daftar")[0]
-    assert "#1 «Wali Kota Buka Musrenbang» — sedang disunting, dipegang Dedi, terlambat 35 menit" in listing
+    assert (
+        "#1 «Wali Kota Buka Musrenbang» — sedang disunting, dipegang Dedi, terlambat 35 menit"
+        in listing
+    )
 
 
 def test_status_lists_next_steps_for_the_asker(chat: Chat):

@@ -1,0 +1,97 @@
+"""The warta command as an operator runs it: real processes, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def warta(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None):
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_check_summarises_the_shipped_config():
+    result = warta("check", "--config", str(ROOT / "config.yaml"))
+    assert result.returncode == 0, result.stderr
+    assert "config.yaml: OK" in result.stdout
+    assert "SQLite file" in result.stdout
+    assert "editing 180 min" in result.stdout
+    assert "Rina Wulandari (reporter)" in result.stdout
+    assert "arsip (folder)" in result.stdout
+
+
+def test_check_reports_errors_without_a_traceback(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sla:\n  editing: soon\npeople:\n  - {key: X, name: x, roles: []}\n")
+    result = warta("check", "--config", str(bad))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "configuration error" in result.stderr
+    assert "sla.editing: 'soon' is not a duration" in result.stderr
+    assert "people[X].key" in result.stderr
+    assert "people[X].roles" in result.stderr
+
+
+def test_db_upgrade_then_current(tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("data_dir: data\n")
+    upgraded = warta("--config", str(config), "db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "empty -> 0001" in upgraded.stdout
+    current = warta("--config", str(config), "db", "current")
+    assert "database schema: 0001 (this Warta: 0001)" in current.stdout
+    assert (tmp_path / "data" / "warta.db").exists()
+
+
+def test_start_refuses_an_empty_schema_when_auto_upgrade_is_off(tmp_path: Path):
+    from bot.app import build
+    from bot.config import load_settings
+    from storage.migrate import SchemaError
+
+    config = tmp_path / "config.yaml"
+    config.write_text("data_dir: data\ndatabase: {auto_upgrade: false}\n")
+    with pytest.raises(
+        SchemaError, match="at empty, Warta needs 0001: run 'warta db upgrade' first"
+    ):
+        build(load_settings(config, environ={}))
+    assert warta("--config", str(config), "db", "upgrade").returncode == 0
+    build(load_settings(config, environ={})).close()
+
+
+def test_demo_shows_a_working_day_in_indonesian_quickly():
+    started = time.monotonic()
+    result = warta("demo")
+    elapsed = time.monotonic() - started
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Berita #1" in out and "[📷 1 foto]" in out
+    assert "Versi 2 berita #1" in out
+    assert "Maaf, hanya Kasi atau Redaktur yang dapat memverifikasi berita" in out
+    assert "terverifikasi oleh Dedi Kurniawan" in out
+    assert "sudah terbit" in out and "arsip: file://" in out
+    assert "sudah diarsipkan" in out
+    assert elapsed < 30
+
+
+def test_demo_in_english():
+    result = warta("demo", "--locale", "en")
+    assert result.returncode == 0, result.stderr
+    assert "Story #1" in result.stdout and "is published" in result.stdout
+
+
+def test_readme_generated_sections_are_fresh():
+    result = warta("docs", "--check", "--readme", str(ROOT / "README.md"))
+    assert result.returncode == 0, result.stderr + result.stdout

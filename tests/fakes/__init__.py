@@ -1,0 +1,1 @@
+"""Fakes of outside services (Telegram, ...) that Warta's end-to-end tests run against."""

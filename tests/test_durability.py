@@ -1,0 +1,236 @@
+"""Durability: concurrent conflicting commands, restarts between every step, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from sqlmodel import select
+
+from bot.app import build
+from bot.local import LocalMessenger
+from handlers.render import html_to_plain
+from storage import repo
+from storage.models import AuditEvent, InboxMessage, Media, OutboxItem, Story, StoryVersion
+from tests.support import STORY, Chat, FakeClock, desk_settings, make_chat, photo
+
+
+def _race(chat: Chat, first: tuple[str, str], second: tuple[str, str]) -> list[str]:
+    """Deliver two commands from two threads at the same moment; return both outcomes."""
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+    errors: list[BaseException] = []
+
+    def run(who: str, text: str) -> None:
+        msg = chat.message(who, text)
+        barrier.wait()
+        try:
+            outcomes.append(chat.desk.receive(msg).outcome or "")
+        except BaseException as error:  # surfaced below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=pair) for pair in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    return outcomes
+
+
+def test_two_editors_claiming_at_once_exactly_one_wins(chat: Chat):
+    for number in range(1, 6):
+        chat.send("rina", STORY)
+        outcomes = _race(chat, ("dedi", f"/sunting {number}"), ("sari", f"/sunting {number}"))
+        assert sorted(outcomes) == ["claim", "refused:state"], outcomes
+        replies = chat.flush()
+        winner = (
+            "Dedi" if "Dedi" in next(r for r in replies if "sedang disunting oleh" in r) else "Sari"
+        )
+        loser_reply = next(r for r in replies if r.startswith("Maaf"))
+        assert f"sedang disunting oleh {winner}, sehingga tidak dapat disunting" in loser_reply
+
+
+def test_publish_and_send_back_at_once_exactly_one_wins(chat: Chat):
+    for number in range(1, 6):
+        chat.send("rina", STORY)
+        chat.send("dedi", f"/sunting {number}")
+        chat.send("dedi", f"/verifikasi {number} semua")
+        outcomes = _race(
+            chat, ("budi", f"/terbitkan {number}"), ("dedi", f"/kembalikan {number} cek ulang")
+        )
+        assert sorted(outcomes) in (
+            ["publish", "refused:state"],
+            ["refused:state", "request_revision"],
+        ), outcomes
+        replies = chat.flush()
+        assert any(reply.startswith("Maaf, berita") for reply in replies)
+        with chat.warta.db.transaction() as session:
+            found = repo.story_by_number(session, number)
+            assert found is not None
+            transitions = [
+                event.event
+                for event in repo.audit_trail(session, found.id or 0)
+                if event.event in ("publish", "request_revision")
+            ]
+        assert len(transitions) == 1
+
+
+def _snapshot(db_url: str, folder: Path) -> dict[str, list[tuple]]:
+    warta = build(desk_settings(db_url, folder), messengers={})
+    try:
+        with warta.db.transaction() as session:
+            return {
+                "stories": [
+                    (s.number, s.state, s.holder_id, s.current_version, s.step, s.step_due_at)
+                    for s in session.exec(select(Story).order_by(Story.number))
+                ],
+                "versions": [
+                    (v.story_id, v.number, v.title, v.body)
+                    for v in session.exec(select(StoryVersion).order_by(StoryVersion.id))
+                ],
+                "outbox": [
+                    (o.id, o.kind, o.status, o.text, o.target)
+                    for o in session.exec(select(OutboxItem).order_by(OutboxItem.id))
+                ],
+                "audit": [
+                    (a.event, a.from_state, a.to_state)
+                    for a in session.exec(select(AuditEvent).order_by(AuditEvent.id))
+                ],
+                "media": [m.sha256 for m in session.exec(select(Media))],
+            }
+    finally:
+        warta.close()
+
+
+def test_restart_between_every_step_keeps_everything(db_url: str, tmp_path: Path):
+    clock = FakeClock()
+    steps = [
+        ("rina", STORY, (photo(),)),
+        ("dedi", "/sunting 1", ()),
+        ("dedi", "/revisi 1 Judul Baru\nIsi baru yang lebih lengkap.", ()),
+        ("dedi", "/verifikasi 1 fakta", ()),
+        ("dedi", "/verifikasi 1 nama", ()),
+        ("budi", "/terbitkan 1", ()),
+        ("dedi", "/arsipkan 1", ()),
+    ]
+    seen_replies: list[str] = []
+    for index, (who, text, media) in enumerate(steps):
+        before = _snapshot(db_url, tmp_path) if index else None
+        chat = make_chat(db_url, tmp_path, clock=clock)  # a fresh process, same database
+        if before is not None:
+            assert _snapshot(db_url, tmp_path) == before
+        chat.desk.receive(chat.message(who, text, media=media, message_id=f"step-{index}"))
+        seen_replies += chat.flush()
+        chat.warta.close()
+        clock.advance(minutes=5)
+    final = _snapshot(db_url, tmp_path)
+    assert final["stories"][0][1] == "archived"
+    assert [v[1] for v in final["versions"]] == [1, 2]
+    assert all(status == "sent" for _, _, status, _, _ in final["outbox"])
+    assert [event for event, _, _ in final["audit"]] == [
+        "submit",
+        "claim",
+        "add_version",
+        "verify",
+        "publish",
+        "publish_succeeded",
+        "archive",
+    ]
+    assert len(final["media"]) == 1
+    assert any("sudah terbit" in reply for reply in seen_replies)
+
+
+def test_message_stored_but_not_handled_is_handled_once_after_restart(db_url: str, tmp_path: Path):
+    clock = FakeClock()
+    chat = make_chat(db_url, tmp_path, clock=clock)
+    msg = chat.message("rina", STORY, message_id="crash-1")
+    # The first transaction of receive() (store in the inbox) commits; the process dies before
+    # handling it.
+    with chat.warta.db.transaction() as session:
+        repo.store_inbound(
+            session,
+            channel=msg.channel,
+            chat_id=msg.chat_id,
+            message_id=msg.message_id,
+            sender=msg.sender,
+            text=msg.text,
+            payload={"chat_kind": "group", "media": []},
+            now=clock(),
+        )
+    chat.warta.close()
+
+    restarted = make_chat(db_url, tmp_path, clock=clock)
+    assert restarted.warta.recover() == 1
+    assert "Berita #1" in restarted.flush()[0]
+    assert restarted.warta.recover() == 0
+    assert restarted.deliver(msg) == []  # the channel redelivers it: no second story, no reply
+    with restarted.warta.db.transaction() as session:
+        assert len(session.exec(select(Story)).all()) == 1
+        assert session.exec(select(InboxMessage)).one().outcome == "submitted"
+    restarted.warta.close()
+
+
+def test_outbox_item_of_a_worker_that_died_is_sent_after_its_lease(db_url: str, tmp_path: Path):
+    clock = FakeClock()
+    chat = make_chat(db_url, tmp_path, clock=clock)
+    chat.desk.receive(chat.message("rina", STORY))
+    with chat.warta.db.transaction() as session:  # a worker claims it, then the process dies
+        claimed = repo.claim_due(session, now=clock(), lease=timedelta(minutes=5), limit=10)
+    assert len(claimed) == 1
+    chat.warta.close()
+
+    messenger = LocalMessenger()
+    warta = build(desk_settings(db_url, tmp_path), messengers={"local": messenger}, clock=clock)
+    asyncio.run(warta.dispatcher.drain())
+    assert messenger.said == []  # still leased to the dead worker
+    clock.advance(minutes=6)
+    asyncio.run(warta.dispatcher.drain())
+    asyncio.run(warta.dispatcher.drain())
+    assert len(messenger.said) == 1 and "Berita #1" in html_to_plain(messenger.said[0].text)
+    warta.close()
+
+
+class FlakyMessenger(LocalMessenger):
+    """Fails the first ``failures`` sends, like a channel that is briefly down."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str:
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("network is unreachable")
+        return await super().send(recipient=recipient, text=text, reply_to=reply_to)
+
+
+def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str, tmp_path: Path):
+    clock = FakeClock()
+    flaky = FlakyMessenger(failures=1)
+    warta = build(desk_settings(sqlite_url, tmp_path), messengers={"local": flaky}, clock=clock)
+    warta.desk.receive(Chat(warta, flaky, clock).message("rina", STORY))
+    asyncio.run(warta.dispatcher.drain())
+    assert flaky.said == []
+    with warta.db.transaction() as session:
+        item = session.exec(select(OutboxItem)).one()
+        assert item.status == "pending" and item.attempts == 1
+        assert "network is unreachable" in (item.last_error or "")
+        assert item.next_attempt_at > clock()
+    clock.advance(seconds=10)
+    asyncio.run(warta.dispatcher.drain())
+    assert len(flaky.said) == 1
+
+    flaky.failures = 100
+    warta.desk.receive(Chat(warta, flaky, clock).message("rina", "/daftar", message_id="x2"))
+    for _ in range(warta.dispatcher.max_attempts + 1):
+        asyncio.run(warta.dispatcher.drain())
+        clock.advance(hours=1)
+    with warta.db.transaction() as session:
+        statuses = [
+            item.status for item in session.exec(select(OutboxItem).order_by(OutboxItem.id))
+        ]
+    assert statuses == ["sent", "dead"]
+    warta.close()
