@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -65,9 +65,11 @@ def deadline(
         local_day = started_at.astimezone(tz).date()
         end_of_next_day = datetime.combine(local_day + timedelta(days=2), time(0, 0), tzinfo=tz)
         return end_of_next_day.astimezone(started_at.tzinfo)
-    return started_at + windows[step]
+    # Add the window in UTC: in a zone with daylight saving, wall-clock arithmetic would make a
+    # window that spans the change an hour long or short.
+    return (started_at.astimezone(UTC) + windows[step]).astimezone(started_at.tzinfo)
 
 
 def time_left(due: datetime, now: datetime) -> timedelta:
     """Positive while there is time; negative by how much the deadline has passed."""
-    return due - now
+    return due.astimezone(UTC) - now.astimezone(UTC)
