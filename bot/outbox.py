@@ -149,7 +149,7 @@ class OutboxDispatcher:
             story = session.get(Story, story_id)
             assert story is not None
             version = repo.current_text(session, story)
-            reporter = repo.person_by_id(session, story.reporter_id)
+            reporter = self.desk.people.get(story.reporter_id)
             photos = tuple(
                 ArticlePhoto(
                     path=self.media.path_of(media.stored_path),

@@ -159,7 +159,7 @@ def _story_from_args(turn: Turn, usage: str) -> tuple[Story, str] | None:
 def _refuse(turn: Turn, story: Story | None, refusal: Refusal) -> None:
     turn.outcome = f"refused:{refusal.code.value}"
     holder_id = refusal.holder_id or (story.holder_id if story else None)
-    holder = repo.person_by_id(turn.session, holder_id)
+    holder = turn.desk.people.get(holder_id)
     next_commands = [
         command
         for event in refusal.allowed_events
@@ -170,7 +170,7 @@ def _refuse(turn: Turn, story: Story | None, refusal: Refusal) -> None:
         person.name
         for role in refusal.roles
         if role is not Role.SYSTEM
-        for person in repo.people_with_role(turn.session, role)
+        for person in turn.desk.people.with_role(role)
     }
     turn.reply(
         "refusal",
@@ -391,10 +391,7 @@ def list_versions(turn: Turn) -> None:
         return
     story, _ = found
     versions = repo.versions(turn.session, story.id or 0)
-    authors = {
-        version.author_id: repo.person_by_id(turn.session, version.author_id)
-        for version in versions
-    }
+    authors = {version.author_id: turn.desk.people.get(version.author_id) for version in versions}
     diff: list[str] = []
     if len(versions) >= 2:
         before, after = versions[-2], versions[-1]
@@ -450,8 +447,7 @@ def verify(turn: Turn) -> None:
         if missing:
             turn.outcome = "checklist_progress"
             names = {
-                mark.person_id: repo.person_by_id(turn.session, mark.person_id)
-                for mark in marks.values()
+                mark.person_id: turn.desk.people.get(mark.person_id) for mark in marks.values()
             }
             turn.reply(
                 "checklist_progress", story=story, checklist=checklist, marks=marks, names=names
@@ -490,7 +486,7 @@ def _with_reason(turn: Turn, event: StoryEvent, chat_message: str, private_messa
     if decision is None:
         return
     _apply(turn, story, decision, reason=reason)
-    reporter = repo.person_by_id(turn.session, story.reporter_id)
+    reporter = turn.desk.people.get(story.reporter_id)
     assert reporter is not None
     told = turn.tell(reporter, private_message, story=story, reason=reason, by=turn.person)
     turn.reply(chat_message, story=story, reason=reason, reporter=reporter, told=told)
@@ -556,8 +552,8 @@ def status(turn: Turn) -> None:
     turn.reply(
         "story_status",
         story=story,
-        reporter=repo.person_by_id(session, story.reporter_id),
-        holder=repo.person_by_id(session, story.holder_id),
+        reporter=turn.desk.people.get(story.reporter_id),
+        holder=turn.desk.people.get(story.holder_id),
         media=repo.media_of(session, story.id or 0),
         publications=publications,
         next_commands=_next_commands(story, turn),
@@ -579,7 +575,7 @@ def list_open(turn: Turn) -> None:
     session = turn.session
     stories = repo.open_stories(session)
     people = {
-        person_id: repo.person_by_id(session, person_id)
+        person_id: turn.desk.people.get(person_id)
         for story in stories
         for person_id in (story.reporter_id, story.holder_id)
         if person_id is not None

@@ -46,13 +46,14 @@ class Turn:
     desk: Desk
     session: Session
     msg: InboundMessage
-    inbox: InboxMessage
+    inbox_id: int
+    payload: dict[str, Any]
     person: repo.PersonRecord | None
     now: datetime
     command: str | None = None
     args: str = ""
     outcome: str = "handled"
-    written: list[OutboxItem] = field(default_factory=list)
+    written: list[int] = field(default_factory=list)
 
     @property
     def locale(self) -> str:
@@ -64,7 +65,7 @@ class Turn:
 
     @property
     def media(self) -> list[dict[str, Any]]:
-        return list(self.inbox.payload.get("media", []))
+        return list(self.payload.get("media", []))
 
     def render(self, name: str, *, locale: str | None = None, **values: Any) -> str:
         return self.desk.renderer.render(
@@ -81,7 +82,7 @@ class Turn:
                 text=self.render(name, story=story, **values),
                 now=self.now,
                 story_id=story.id if story else None,
-                inbox_id=self.inbox.id,
+                inbox_id=self.inbox_id,
                 reply_to=self.msg.message_id,
             )
         )
@@ -111,7 +112,7 @@ class Turn:
                 text=text,
                 now=self.now,
                 story_id=story.id if story else None,
-                inbox_id=self.inbox.id,
+                inbox_id=self.inbox_id,
             )
         )
         return True
@@ -134,28 +135,23 @@ class Desk:
         self.renderer = renderer
         self.options = options
         self.clock = clock
+        self.people = repo.PeopleDirectory(by_id={}, by_address={})
+        self.reload_people()
+
+    def reload_people(self) -> None:
+        """Read the people again (after the configuration mirrored them into the database)."""
+        with self.db.transaction() as session:
+            self.people = repo.load_people(session)
 
     # -- inbound ------------------------------------------------------------------------------
 
     def receive(self, msg: InboundMessage) -> Receipt:
-        """Store ``msg`` (once), then handle it; a redelivered message is answered only once."""
-        now = self.clock()
-        with self.db.transaction() as session:
-            inbox, is_new = repo.store_inbound(
-                session,
-                channel=msg.channel,
-                chat_id=msg.chat_id,
-                message_id=msg.message_id,
-                sender=msg.sender,
-                text=msg.text,
-                payload=self._payload(msg),
-                now=now,
-            )
-            if not is_new and inbox.processed_at is not None:
-                return Receipt(inbox.id or 0, duplicate=True, outcome=inbox.outcome)
-            inbox_id = inbox.id
-        assert inbox_id is not None
-        return self.process(inbox_id, msg)
+        """Store ``msg`` and handle it in one transaction; a redelivery is answered only once.
+
+        The message row, the state change it causes and its replies in the outbox commit
+        together, so nothing is answered that was not stored; the replies leave after commit.
+        """
+        return self._handle(msg, self._payload(msg))
 
     def _payload(self, msg: InboundMessage) -> dict[str, Any]:
         """Keep the files in the media store and what was decided about each in the inbox row."""
@@ -194,29 +190,68 @@ class Desk:
         }
 
     def process(self, inbox_id: int, msg: InboundMessage) -> Receipt:
-        """Handle a stored message in one transaction, deciding again if a story moved meanwhile."""
+        """Handle a message that is stored but was never handled (see :meth:`pending_inbox`)."""
+        with self.db.transaction() as session:
+            row = session.get(InboxMessage, inbox_id)
+            assert row is not None
+            payload = dict(row.payload)
+        return self._handle(msg, payload)
+
+    def _handle(self, msg: InboundMessage, payload: dict[str, Any]) -> Receipt:
         from handlers.commands import route
 
         for _attempt in range(STALE_RETRIES):
             try:
                 with self.db.transaction() as session:
-                    inbox = session.get(InboxMessage, inbox_id)
-                    assert inbox is not None
-                    if inbox.processed_at is not None:
-                        return Receipt(inbox_id, duplicate=True, outcome=inbox.outcome)
                     now = self.clock()
-                    person = repo.person_by_address(session, msg.channel, msg.sender)
-                    turn = Turn(self, session, msg, inbox, person, now)
+                    inbox_id, pending, outcome = repo.store_inbound(
+                        session,
+                        channel=msg.channel,
+                        chat_id=msg.chat_id,
+                        message_id=msg.message_id,
+                        sender=msg.sender,
+                        text=msg.text,
+                        payload=payload,
+                        now=now,
+                    )
+                    if not pending:
+                        return Receipt(inbox_id, duplicate=True, outcome=outcome)
+                    person = self.people.find(msg.channel, msg.sender)
+                    turn = Turn(self, session, msg, inbox_id, payload, person, now)
                     route(turn)
-                    inbox.processed_at = now
-                    inbox.outcome = turn.outcome
-                    session.add(inbox)
-                    session.flush()
-                    ids = [item.id for item in turn.written if item.id is not None]
-                return Receipt(inbox_id, duplicate=False, outcome=turn.outcome, outbox_ids=ids)
+                    repo.finish_inbound(session, inbox_id, outcome=turn.outcome, now=now)
+                return Receipt(
+                    inbox_id, duplicate=False, outcome=turn.outcome, outbox_ids=turn.written
+                )
             except repo.StaleStory:
-                log.info("story changed while handling inbox %s; deciding again", inbox_id)
-        raise RuntimeError(f"inbox {inbox_id}: story kept changing, gave up")
+                log.info("a story changed while handling %s; deciding again", msg.message_id)
+            except Exception:
+                log.exception("handling message %s failed", msg.message_id)
+                return self._failed(msg, payload)
+        log.error("message %s: the story kept changing; giving up", msg.message_id)
+        return self._failed(msg, payload)
+
+    def _failed(self, msg: InboundMessage, payload: dict[str, Any]) -> Receipt:
+        """Keep a message whose handling failed, with outcome ``error``, and apologise."""
+        with self.db.transaction() as session:
+            now = self.clock()
+            inbox_id, pending, outcome = repo.store_inbound(
+                session,
+                channel=msg.channel,
+                chat_id=msg.chat_id,
+                message_id=msg.message_id,
+                sender=msg.sender,
+                text=msg.text,
+                payload=payload,
+                now=now,
+            )
+            if not pending:
+                return Receipt(inbox_id, duplicate=True, outcome=outcome)
+            repo.finish_inbound(session, inbox_id, outcome="error", now=now)
+            person = self.people.find(msg.channel, msg.sender)
+            turn = Turn(self, session, msg, inbox_id, payload, person, now)
+            turn.reply("internal_error")
+        return Receipt(inbox_id, duplicate=False, outcome="error", outbox_ids=turn.written)
 
     def pending_inbox(self) -> list[tuple[int, InboundMessage]]:
         """Messages stored but never handled (a crash in between), to handle after a restart."""
@@ -336,7 +371,7 @@ class Desk:
         self, session: Session, story: Story, name: str, *, now: datetime, **values: Any
     ) -> None:
         """Post to the chat the story was submitted in (Warta's own news about it)."""
-        reporter = repo.person_by_id(session, story.reporter_id)
+        reporter = self.people.get(story.reporter_id)
         text = self.renderer.render(name, now=now, story=story, reporter=reporter, **values)
         repo.enqueue_message(
             session,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,17 @@ def humanize_duration(delta: timedelta, locale: str) -> str:
     return " ".join(parts[:2])
 
 
+class _Here(threading.local):
+    """What the message being rendered is about: the moment and the person it is for.
+
+    The templates read ``here.now`` and ``here.person``; keeping them per thread lets one
+    compiled module per locale serve every render.
+    """
+
+    now: datetime | None = None
+    person: Any = None
+
+
 class Renderer:
     """One Jinja2 environment (autoescaped) with the desk's time zone and date words."""
 
@@ -55,6 +67,9 @@ class Renderer:
             lstrip_blocks=True,
             keep_trailing_newline=False,
         )
+        self.here = _Here()
+        self.env.globals["here"] = self.here
+        self._modules: dict[str, Any] = {}
         self.env.filters.update(
             {
                 "day": self._day,
@@ -70,24 +85,29 @@ class Renderer:
     def render(self, name: str, *, locale: str | None = None, **values: Any) -> str:
         """Render macro ``name`` of ``<locale>/messages.j2`` and tidy its blank lines."""
         locale = self.locale_for(locale)
-        shared = {
-            "locale": locale,
-            "now": values.pop("now", None),
-            "person": values.pop("person", None),
-        }
-        module = self.env.get_template(f"{locale}/messages.j2").make_module(shared)
-        macro = getattr(module, name, None)
+        macro = getattr(self._module(locale), name, None)
         if macro is None:
             raise TemplateRuntimeError(f"no message '{name}' in {locale}/messages.j2")
+        self.here.now = values.pop("now", None)
+        self.here.person = values.pop("person", None)
         if not macro.catch_kwargs:
             values = {key: value for key, value in values.items() if key in macro.arguments}
-        text = str(macro(**values))
+        try:
+            text = str(macro(**values))
+        finally:
+            self.here.now = self.here.person = None
         lines = [line.rstrip() for line in text.strip().splitlines()]
         return _BLANK_RUNS.sub("\n\n", "\n".join(lines))
 
+    def _module(self, locale: str) -> Any:
+        module = self._modules.get(locale)
+        if module is None:
+            module = self.env.get_template(f"{locale}/messages.j2").make_module({"locale": locale})
+            self._modules[locale] = module
+        return module
+
     def message_names(self, locale: str) -> set[str]:
-        module = self.env.get_template(f"{locale}/messages.j2").make_module({"locale": locale})
-        return {name for name in dir(module) if not name.startswith("_")}
+        return {name for name in dir(self._module(locale)) if not name.startswith("_")}
 
     # -- filters ------------------------------------------------------------------------------
 

@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage.models import (
@@ -87,47 +90,81 @@ def _addresses(config: Any) -> dict[str, str]:
     return {channel: address for channel, address in addresses.items() if address}
 
 
-def _record(session: Session, person: Person) -> PersonRecord:
-    roles = session.exec(select(PersonRole.role).where(PersonRole.person_id == person.id))
-    identities = session.exec(select(Identity).where(Identity.person_id == person.id))
-    assert person.id is not None
-    return PersonRecord(
-        id=person.id,
-        key=person.key,
-        name=person.name,
-        roles=frozenset(Role(role) for role in roles),
-        locale=person.locale,
-        addresses={identity.channel: identity.address for identity in identities},
-    )
+@dataclass(frozen=True)
+class PeopleDirectory:
+    """Every active person, read once: people change only when the config is loaded."""
+
+    by_id: dict[int, PersonRecord]
+    by_address: dict[tuple[str, str], PersonRecord]
+
+    def get(self, person_id: int | None) -> PersonRecord | None:
+        return self.by_id.get(person_id) if person_id is not None else None
+
+    def find(self, channel: str, address: str) -> PersonRecord | None:
+        return self.by_address.get((channel, address))
+
+    def with_role(self, role: Role) -> list[PersonRecord]:
+        return sorted(
+            (person for person in self.by_id.values() if role in person.roles),
+            key=lambda person: person.name,
+        )
 
 
-def person_by_address(session: Session, channel: str, address: str) -> PersonRecord | None:
-    person = session.exec(
-        select(Person)
-        .join(Identity, col(Identity.person_id) == col(Person.id))
-        .where(Identity.channel == channel, Identity.address == address, Person.active)
-    ).first()
-    return _record(session, person) if person else None
-
-
-def person_by_id(session: Session, person_id: int | None) -> PersonRecord | None:
-    if person_id is None:
-        return None
-    person = session.get(Person, person_id)
-    return _record(session, person) if person else None
-
-
-def people_with_role(session: Session, role: Role) -> list[PersonRecord]:
-    rows = session.exec(
-        select(Person)
-        .join(PersonRole, col(PersonRole.person_id) == col(Person.id))
-        .where(PersonRole.role == role.value, Person.active)
-        .order_by(Person.name)
-    )
-    return [_record(session, person) for person in rows]
+def load_people(session: Session) -> PeopleDirectory:
+    """Read people, roles and identities in three queries; inactive people keep their history
+    (``by_id``) but are no longer recognised by address."""
+    roles: dict[int, set[Role]] = {}
+    for person_id, role in session.exec(select(PersonRole.person_id, PersonRole.role)):
+        roles.setdefault(person_id, set()).add(Role(role))
+    addresses: dict[int, dict[str, str]] = {}
+    for identity in session.exec(select(Identity)):
+        addresses.setdefault(identity.person_id, {})[identity.channel] = identity.address
+    by_id: dict[int, PersonRecord] = {}
+    by_address: dict[tuple[str, str], PersonRecord] = {}
+    for person in session.exec(select(Person)):
+        assert person.id is not None
+        record = PersonRecord(
+            id=person.id,
+            key=person.key,
+            name=person.name,
+            roles=frozenset(roles.get(person.id, ())) if person.active else frozenset(),
+            locale=person.locale,
+            addresses=addresses.get(person.id, {}) if person.active else {},
+        )
+        by_id[person.id] = record
+        for channel, address in record.addresses.items():
+            by_address[(channel, address)] = record
+    return PeopleDirectory(by_id=by_id, by_address=by_address)
 
 
 # -- inbox ------------------------------------------------------------------------------------
+
+
+def _insert_ignoring_conflict(session: Session, table: Any) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect (SQLite or PostgreSQL)."""
+    dialect = session.get_bind().dialect.name
+    insert_for_dialect = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    return insert_for_dialect(table).on_conflict_do_nothing()
+
+
+def _core(session: Session, statement: Any, params: dict[str, Any]) -> Any:
+    """Run a Core statement with its values as parameters: the statement's compiled form is
+    cached and no ORM bookkeeping happens (these run several times for every message)."""
+    return session.connection().execute(statement, params)
+
+
+_INBOX = InboxMessage.__table__
+_OUTBOX = OutboxItem.__table__
+_AUDIT = AuditEvent.__table__
+_STORY = Story.__table__
+_FINISH_INBOUND = (
+    update(_INBOX)
+    .where(_INBOX.c.id == bindparam("inbox_id"))
+    .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
+)
+_GUARDED_STORY_UPDATE = _STORY.update().where(
+    _STORY.c.id == bindparam("story_id"), _STORY.c.lock_version == bindparam("read_version")
+)
 
 
 def store_inbound(
@@ -140,28 +177,33 @@ def store_inbound(
     text: str | None,
     payload: dict[str, Any],
     now: datetime,
-) -> tuple[InboxMessage, bool]:
-    """Store an inbound message once; returns the row and whether it was new."""
+) -> tuple[int, bool, str | None]:
+    """Store an inbound message once; return its row id, whether it still needs handling
+    (False when an earlier delivery of the same message was already handled) and the outcome
+    of that earlier handling."""
+    statement = _insert_ignoring_conflict(session, _INBOX).returning(_INBOX.c.id)
+    inserted = _core(
+        session,
+        statement,
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "message_id": message_id,
+            "sender": sender,
+            "text": text,
+            "payload": payload,
+            "received_at": now,
+        },
+    ).scalar_one_or_none()
+    if inserted is not None:
+        return int(inserted), True, None
     found = find_inbound(session, channel, chat_id, message_id)
-    if found is not None:
-        return found, False
-    row = InboxMessage(
-        channel=channel,
-        chat_id=chat_id,
-        message_id=message_id,
-        sender=sender,
-        text=text,
-        payload=payload,
-        received_at=now,
-    )
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        found = find_inbound(session, channel, chat_id, message_id)
-        assert found is not None
-        return found, False
-    return row, True
+    assert found is not None and found.id is not None
+    return found.id, found.processed_at is None, found.outcome
+
+
+def finish_inbound(session: Session, inbox_id: int, *, outcome: str, now: datetime) -> None:
+    _core(session, _FINISH_INBOUND, {"inbox_id": inbox_id, "processed_at": now, "outcome": outcome})
 
 
 def find_inbound(
@@ -198,20 +240,29 @@ def enqueue_message(
     story_id: int | None = None,
     inbox_id: int | None = None,
     reply_to: str | None = None,
-) -> OutboxItem:
-    item = OutboxItem(
-        kind="message",
-        channel=channel,
-        recipient=recipient,
-        text=text,
-        story_id=story_id,
-        inbox_id=inbox_id,
-        reply_to=reply_to,
-        next_attempt_at=now,
-        created_at=now,
+) -> int:
+    """Queue a message for delivery after commit; returns the outbox id."""
+    return int(
+        _core(
+            session,
+            _OUTBOX.insert().returning(_OUTBOX.c.id),
+            {
+                "kind": "message",
+                "channel": channel,
+                "recipient": recipient,
+                "text": text,
+                "story_id": story_id,
+                "inbox_id": inbox_id,
+                "reply_to": reply_to,
+                "payload": {},
+                "result": {},
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        ).scalar_one()
     )
-    session.add(item)
-    return item
 
 
 def enqueue_publish(
@@ -313,17 +364,11 @@ def story_by_message(session: Session, channel: str, chat_id: str, message_id: s
 def link_message(
     session: Session, *, story_id: int, channel: str, chat_id: str, message_id: str
 ) -> None:
-    exists = session.exec(
-        select(StoryMessage.id).where(
-            StoryMessage.channel == channel,
-            StoryMessage.chat_id == chat_id,
-            StoryMessage.message_id == message_id,
-        )
-    ).first()
-    if exists is None:
-        session.add(
-            StoryMessage(story_id=story_id, channel=channel, chat_id=chat_id, message_id=message_id)
-        )
+    _core(
+        session,
+        _insert_ignoring_conflict(session, StoryMessage.__table__),
+        {"story_id": story_id, "channel": channel, "chat_id": chat_id, "message_id": message_id},
+    )
 
 
 def open_stories(session: Session) -> Sequence[Story]:
@@ -412,7 +457,7 @@ def add_version(
         created_at=now,
         note=note,
     )
-    session.add(version)
+    _core(session, StoryVersion.__table__.insert(), version.model_dump(exclude={"id"}))
     _guarded_update(session, story, current_version=number, title=title, updated_at=now)
     return version
 
@@ -478,14 +523,17 @@ def apply_decision(
 
 def _guarded_update(session: Session, story: Story, **values: Any) -> None:
     """Update ``story`` only if nobody changed it since it was read (optimistic lock)."""
-    result = session.execute(
-        update(Story)
-        .where(col(Story.id) == story.id, col(Story.lock_version) == story.lock_version)
-        .values(lock_version=story.lock_version + 1, **values)
+    values["lock_version"] = story.lock_version + 1
+    result = _core(
+        session,
+        _GUARDED_STORY_UPDATE,
+        {**values, "story_id": story.id, "read_version": story.lock_version},
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise StaleStory(f"story #{story.number} changed meanwhile")
-    session.refresh(story)
+    # Keep the loaded object in step with the row without reading it back.
+    for name, value in values.items():
+        set_committed_value(story, name, value)
 
 
 def audit(
@@ -500,17 +548,19 @@ def audit(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    session.add(
-        AuditEvent(
-            story_id=story_id,
-            actor_id=actor_id,
-            at=now,
-            event=event,
-            from_state=from_state,
-            to_state=to_state,
-            reason=reason,
-            detail=detail or {},
-        )
+    _core(
+        session,
+        _AUDIT.insert(),
+        {
+            "story_id": story_id,
+            "actor_id": actor_id,
+            "at": now,
+            "event": event,
+            "from_state": from_state,
+            "to_state": to_state,
+            "reason": reason,
+            "detail": detail or {},
+        },
     )
 
 

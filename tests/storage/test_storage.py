@@ -64,8 +64,10 @@ def test_people_follow_the_config(db_url: str, tmp_path: Path):
     warta = build(desk_settings(db_url, tmp_path, people=changed))
     with warta.db.transaction() as session:
         sari = session.exec(select(Person).where(Person.key == "sari")).one()
-        hendra = repo.person_by_address(session, "telegram", "777")
-        assert repo.person_by_address(session, "local", "sari") is None
+        people = repo.load_people(session)
+        hendra = people.find("telegram", "777")
+        assert people.find("local", "sari") is None
+        assert warta.desk.people.find("telegram", "777") == hendra
         identities = session.exec(select(Identity).where(Identity.person_id == sari.id)).all()
     warta.close()
     assert sari.active is False and identities  # kept for history, no longer recognised
