@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.config import FolderTarget, Settings
 from bot.outbox import Messenger, OutboxDispatcher
+from bot.telegram import TelegramChannel
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import ChecklistSpec, DeskOptions
 from handlers.render import Renderer
@@ -27,6 +28,7 @@ class Warta:
     desk: Desk
     publishers: dict[str, Publisher]
     dispatcher: OutboxDispatcher
+    telegram: TelegramChannel | None = None
 
     def recover(self) -> int:
         """Handle messages that were stored but not handled when Warta last stopped."""
@@ -39,7 +41,16 @@ class Warta:
         self.db.dispose()
 
 
-def desk_options(settings: Settings) -> DeskOptions:
+def desk_options(
+    settings: Settings, card_chats: tuple[tuple[str, str], ...] | None = None
+) -> DeskOptions:
+    if card_chats is None:
+        telegram = settings.telegram
+        card_chats = (
+            (("telegram", str(telegram.group_chat_id)),)
+            if telegram.enabled and telegram.group_chat_id is not None
+            else ()
+        )
     return DeskOptions(
         tz=settings.zone,
         locale=settings.locale,
@@ -52,6 +63,7 @@ def desk_options(settings: Settings) -> DeskOptions:
         max_text_chars=settings.limits.max_text_chars,
         max_title_chars=settings.limits.max_title_chars,
         max_photos=settings.limits.max_photos,
+        card_chats=card_chats,
     )
 
 
@@ -69,6 +81,7 @@ def build(
     *,
     messengers: Mapping[str, Messenger] | None = None,
     clock: Clock = utc_now,
+    card_chats: tuple[tuple[str, str], ...] | None = None,
 ) -> Warta:
     """Open the database (upgrading the schema when allowed), mirror the people, wire the rest."""
     db = Database(settings.database_url.get_secret_value())
@@ -81,15 +94,23 @@ def build(
         allowed_types=settings.media.allowed_types,
     )
     renderer = Renderer(tz=settings.zone, default_locale=settings.locale)
-    desk = Desk(db=db, media=media, renderer=renderer, options=desk_options(settings), clock=clock)
+    options = desk_options(settings, card_chats)
+    desk = Desk(db=db, media=media, renderer=renderer, options=options, clock=clock)
     publishers = build_publishers(settings)
+    all_messengers: dict[str, Messenger] = dict(messengers or {})
+    telegram = None
+    if settings.telegram.enabled and "telegram" not in all_messengers:
+        telegram = TelegramChannel(
+            config=settings.telegram, desk=desk, max_download_bytes=settings.media.max_bytes
+        )
+        all_messengers["telegram"] = telegram
     dispatcher = OutboxDispatcher(
         db=db,
         desk=desk,
         media=media,
-        messengers=messengers or {},
+        messengers=all_messengers,
         publishers=publishers,
         clock=clock,
         max_attempts=settings.publish.max_attempts,
     )
-    return Warta(settings, db, media, renderer, desk, publishers, dispatcher)
+    return Warta(settings, db, media, renderer, desk, publishers, dispatcher, telegram)

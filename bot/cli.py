@@ -91,6 +91,81 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    import logging
+
+    from bot.app import build
+    from bot.run import run_forever
+
+    settings = _load(args.config)
+    if not settings.telegram.enabled:
+        print(
+            "warta: no chat channel is enabled. Set telegram.enabled: true in the config "
+            "(see the README, 'Telegram'), or try 'warta demo'.",
+            file=sys.stderr,
+        )
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    warta = build(settings)
+    try:
+        print(f"Warta is running ({settings.telegram.mode}); stop with Ctrl-C.")
+        run_forever(warta)
+    finally:
+        warta.close()
+    return 0
+
+
+def cmd_telegram(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from telegram.error import Conflict, InvalidToken, TelegramError
+
+    from bot.app import build
+
+    settings = _load(args.config)
+    if not settings.telegram.enabled:
+        print("warta: set telegram.enabled: true and the bot token first", file=sys.stderr)
+        return 2
+    warta = build(settings)
+    channel = warta.telegram
+    assert channel is not None
+
+    async def whereami() -> int:
+        await channel.start()
+        try:
+            me = channel.bot.username
+            chats = await channel.chats_seen()
+        finally:
+            await channel.stop()
+        print(f"Bot @{me}. Chats seen in pending updates:")
+        if not chats:
+            print("  (none yet: send a message in the group, e.g. /siapa, then run this again)")
+        for chat_id, kind, title in chats:
+            print(f"  {chat_id:>16}  {kind:<11} {title}")
+        print("Put the editors' group id in config.yaml as telegram.group_chat_id.")
+        return 0
+
+    try:
+        return asyncio.run(whereami())
+    except InvalidToken:
+        print("warta: Telegram did not accept the token", file=sys.stderr)
+        return 2
+    except Conflict:
+        print(
+            "warta: a webhook is set for this bot, so pending updates cannot be listed; "
+            "stop Warta in webhook mode or delete the webhook first",
+            file=sys.stderr,
+        )
+        return 2
+    except TelegramError as error:
+        print(f"warta: Telegram answered: {error}", file=sys.stderr)
+        return 2
+    finally:
+        warta.close()
+
+
 def cmd_docs(args: argparse.Namespace) -> int:
     from bot.docs import refresh_readme
 
@@ -131,6 +206,11 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--locale", choices=("id", "en"), default="id")
     demo.add_argument("--keep", help="keep the demo's database and files in this folder")
     demo.set_defaults(run=cmd_demo)
+    run = add("run", "serve the desk: chat channels, outbox, reminders and the HTTP server")
+    run.set_defaults(run=cmd_run)
+    telegram = add("telegram", "Telegram set-up helpers")
+    telegram.add_argument("action", choices=("whereami",), help="list the chats the bot can see")
+    telegram.set_defaults(run=cmd_telegram)
     docs = add("docs", "refresh the generated parts of the README")
     docs.add_argument("--readme", default="README.md")
     docs.add_argument("--check", action="store_true", help="only report whether it is stale")
@@ -139,6 +219,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Opt in to python-telegram-bot's timedelta durations now rather than on its next major.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = parser().parse_args(argv)
     try:
         return int(args.run(args))

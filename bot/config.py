@@ -199,6 +199,36 @@ class PublishConfig(_Strict):
         return targets
 
 
+class TelegramConfig(_Strict):
+    """The Telegram channel: the bot's token (from the environment) and the editors' group."""
+
+    enabled: bool = False
+    token_env: str = "WARTA_TELEGRAM_TOKEN"
+    group_chat_id: int | None = None
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = Field(default=30, ge=0, le=50)
+    base_url: str | None = None
+    base_file_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret_env: str = "WARTA_TELEGRAM_WEBHOOK_SECRET"
+    album_quiet: Duration = timedelta(seconds=3)
+    token: SecretStr = SecretStr("")
+    webhook_secret: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _webhook_needs_url(self) -> TelegramConfig:
+        if self.enabled and self.mode == "webhook" and not self.webhook_url:
+            raise ValueError("mode 'webhook' needs webhook_url (the public https address)")
+        return self
+
+
+class HttpConfig(_Strict):
+    """Warta's one HTTP server: webhooks and the health check."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, gt=0, lt=65536)
+
+
 class Settings(_Strict):
     """Everything Warta reads from config.yaml, validated; paths are absolute."""
 
@@ -212,6 +242,8 @@ class Settings(_Strict):
     verification: VerificationConfig = VerificationConfig()
     people: tuple[PersonConfig, ...] = ()
     publish: PublishConfig = PublishConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    http: HttpConfig = HttpConfig()
     database_url: SecretStr = SecretStr("")
 
     @field_validator("timezone")
@@ -326,10 +358,34 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
         )
         for target in settings.publish.targets
     )
+    telegram = settings.telegram
+    if telegram.enabled:
+        token = environ.get(telegram.token_env, "")
+        if not token:
+            raise ConfigError(
+                "environment",
+                [
+                    f"telegram.token_env: the environment variable {telegram.token_env} is not set "
+                    "(put the bot token from @BotFather there)"
+                ],
+            )
+        secret = environ.get(telegram.webhook_secret_env, "")
+        if telegram.mode == "webhook" and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ConfigError(
+                "environment",
+                [
+                    f"telegram.webhook_secret_env: set {telegram.webhook_secret_env} to 16-256 "
+                    "letters, digits, '_' or '-' (Telegram sends it back with every update)"
+                ],
+            )
+        telegram = telegram.model_copy(
+            update={"token": SecretStr(token), "webhook_secret": SecretStr(secret)}
+        )
     return settings.model_copy(
         update={
             "data_dir": data_dir,
             "database_url": SecretStr(url),
             "publish": settings.publish.model_copy(update={"targets": targets}),
+            "telegram": telegram,
         }
     )

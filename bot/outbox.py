@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from handlers.desk import Clock, Desk, utc_now
+from handlers.messages import Button
 from publishers.base import Article, ArticlePhoto, Publisher, PublishError
 from storage import repo
 from storage.db import Database
@@ -22,13 +23,33 @@ log = logging.getLogger(__name__)
 
 
 class Messenger(Protocol):
-    """A channel's way out: send text to a chat, return the channel's id of the sent message."""
+    """A channel's way out: messages, story cards edited in place, answers to pressed buttons."""
 
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None: ...
+    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
+        """Send ``text`` to a chat; return the channel's id of the (last) sent message."""
+        ...
+
+    async def show_card(
+        self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
+    ) -> str:
+        """Draw a story card: edit ``message_id`` in place, or send a new card; return its id."""
+        ...
+
+    async def answer_callback(self, *, callback_id: str, text: str) -> None:
+        """Answer a pressed button with a short notice to the presser."""
+        ...
 
 
 class PermanentSendError(Exception):
     """The channel refused the message for good (blocked bot, unknown chat): do not retry."""
+
+
+class RetryLater(Exception):
+    """The channel asked to wait (Telegram's 429 with retry_after): try this item again then."""
+
+    def __init__(self, seconds: float, message: str = "") -> None:
+        super().__init__(message or f"asked to wait {seconds:g} s")
+        self.seconds = seconds
 
 
 def backoff(attempt: int, *, base: timedelta, cap: timedelta) -> timedelta:
@@ -110,8 +131,15 @@ class OutboxDispatcher:
         try:
             if item.kind == "publish":
                 await self._publish(item)
+            elif item.kind == "card":
+                await self._card(item)
+            elif item.kind == "callback":
+                await self._callback(item)
             else:
                 await self._send(item)
+        except RetryLater as error:
+            await asyncio.to_thread(self._retry_at, item, str(error), error.seconds)
+            return False
         except (PublishError, PermanentSendError) as error:
             retryable = isinstance(error, PublishError) and error.retryable
             await asyncio.to_thread(self._failed, item, str(error), retryable)
@@ -123,13 +151,38 @@ class OutboxDispatcher:
         return True
 
     async def _send(self, item: OutboxItem) -> None:
-        messenger = self.messengers.get(item.channel or "")
-        if messenger is None:
-            raise PermanentSendError(f"no channel '{item.channel}' is configured")
+        messenger = self._messenger(item)
         remote_id = await messenger.send(
             recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
         )
         await asyncio.to_thread(self.desk.message_sent, item.id or 0, remote_id)
+
+    def _messenger(self, item: OutboxItem) -> Messenger:
+        messenger = self.messengers.get(item.channel or "")
+        if messenger is None:
+            raise PermanentSendError(f"no channel '{item.channel}' is configured")
+        return messenger
+
+    async def _card(self, item: OutboxItem) -> None:
+        messenger = self._messenger(item)
+        channel, chat_id, story_id = item.channel or "", item.recipient or "", item.story_id or 0
+        view = await asyncio.to_thread(self.desk.card, story_id, channel, chat_id)
+        message_id = await messenger.show_card(
+            recipient=chat_id, text=view.text, buttons=view.buttons, message_id=view.message_id
+        )
+        await asyncio.to_thread(
+            self.desk.card_shown,
+            item.id or 0,
+            story_id=story_id,
+            channel=channel,
+            chat_id=chat_id,
+            message_id=message_id,
+        )
+
+    async def _callback(self, item: OutboxItem) -> None:
+        messenger = self._messenger(item)
+        await messenger.answer_callback(callback_id=item.recipient or "", text=item.text or "")
+        await asyncio.to_thread(self.desk.message_sent, item.id or 0, None)
 
     async def _publish(self, item: OutboxItem) -> None:
         publisher = self.publishers.get(item.target or "")
@@ -178,6 +231,17 @@ class OutboxDispatcher:
                 item.attempts, base=self.base_delay, cap=self.max_delay
             )
         self.desk.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
+
+    def _retry_at(self, item: OutboxItem, error: str, seconds: float) -> None:
+        """Wait as the channel asked, without using up one of the item's attempts."""
+        with self.db.transaction() as session:
+            row = session.get(OutboxItem, item.id)
+            if row is not None:
+                row.status, row.claimed_until = "pending", None
+                row.attempts = max(0, row.attempts - 1)
+                row.last_error = error
+                row.next_attempt_at = self.clock() + timedelta(seconds=seconds)
+                session.add(row)
 
     def _postpone(self, item: OutboxItem) -> None:
         with self.db.transaction() as session:

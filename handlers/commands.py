@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from handlers.desk import Turn
+from handlers.messages import Button
+from handlers.render import Renderer
 from storage import repo
 from storage.models import Story
 from workflow.lifecycle import (
@@ -56,6 +58,13 @@ class Command:
 def route(turn: Turn) -> None:
     """Send the message to its command, its story (a reply) or the submission handler."""
     msg = turn.msg
+    if "foreign_chat" in msg.notes:
+        turn.outcome = "foreign_chat"  # a group that is not the desk's: kept, not answered
+        return
+    if "forged_button" in msg.notes:
+        turn.outcome = "forged_button"
+        turn.answer("button_invalid")
+        return
     match = _COMMAND.match(msg.text.strip())
     if match:
         name = match.group(1).lower()
@@ -153,6 +162,12 @@ def _story_from_args(turn: Turn, usage: str) -> tuple[Story, str] | None:
         turn.outcome = "not_found"
         turn.reply("story_not_found", number=int(match.group(1)))
         return None
+    if turn.msg.card_version is not None and turn.msg.card_version != story.lock_version:
+        # A button on an old card: the story moved on since it was drawn.
+        turn.outcome = "stale_button"
+        turn.answer("button_stale", story=story)
+        turn.touch(story)
+        return None
     return story, match.group(2).strip()
 
 
@@ -172,15 +187,18 @@ def _refuse(turn: Turn, story: Story | None, refusal: Refusal) -> None:
         if role is not Role.SYSTEM
         for person in turn.desk.people.with_role(role)
     }
-    turn.reply(
-        "refusal",
-        story=story,
-        refusal=refusal,
-        holder=holder,
-        next_commands=list(dict.fromkeys(next_commands)),
-        missing=[_checklist_label(turn, key) for key in refusal.missing],
-        contacts=sorted(contacts),
-    )
+    values = {
+        "story": story,
+        "refusal": refusal,
+        "holder": holder,
+        "next_commands": list(dict.fromkeys(next_commands)),
+        "missing": [_checklist_label(turn, key) for key in refusal.missing],
+        "contacts": sorted(contacts),
+    }
+    if turn.msg.callback_id:
+        turn.answer("refusal", **values)  # shown to the presser only, not to the whole group
+    else:
+        turn.reply("refusal", **values)
 
 
 def _checklist_label(turn: Turn, key: str) -> str:
@@ -215,6 +233,7 @@ def _apply(turn: Turn, story: Story, decision: Decision, *, reason: str | None =
     turn.desk.apply(
         turn.session, story, decision, actor_id=turn.person.id, now=turn.now, reason=reason
     )
+    turn.touch(story)
     turn.outcome = decision.transition.event.value
 
 
@@ -278,6 +297,7 @@ def submit(turn: Turn) -> None:
     )
     added, refused = _attach_media(turn, story)
     _link_origin(turn, story)
+    turn.touch(story)
     turn.outcome = "submitted"
     turn.reply("story_received", story=story, photos=added, refused=refused)
 
@@ -325,6 +345,7 @@ def _reply_to_story(turn: Turn, story: Story) -> None:
         detail={"count": added},
     )
     turn.outcome = "media_added"
+    turn.touch(story)
     turn.reply("media_added", story=story, photos=added, refused=refused)
 
 
@@ -358,6 +379,7 @@ def _new_text(turn: Turn, story: Story, text: str) -> None:
         turn.session, story, title=title, body=body, author_id=turn.person.id, now=turn.now
     )
     added, refused = _attach_media(turn, story)
+    turn.touch(story)
     if decision.changes_state:
         _apply(turn, story, decision)
     else:
@@ -463,6 +485,7 @@ def verify(turn: Turn) -> None:
         reason=None,
         detail={"checklist": confirmed, "version": story.current_version},
     )
+    turn.touch(story)
     turn.outcome = "verify"
     turn.reply("story_verified", story=story)
 
@@ -535,6 +558,34 @@ def _simple(turn: Turn, event: StoryEvent, message: str) -> None:
     turn.reply(message, story=story)
 
 
+# -- story cards ------------------------------------------------------------------------------
+
+# The buttons under a story's card in each state: (label in the templates, command alias, args).
+CARD_BUTTONS: dict[StoryState, tuple[tuple[str, str, str], ...]] = {
+    StoryState.SUBMITTED: (("claim", "sunting", ""),),
+    StoryState.EDITING: (
+        ("verify", "verifikasi", "semua"),
+        ("revise", "kembalikan", ""),
+        ("release", "lepas", ""),
+    ),
+    StoryState.VERIFIED: (("publish", "terbitkan", ""), ("revise", "kembalikan", "")),
+    StoryState.PUBLISHED: (("archive", "arsipkan", ""), ("correct", "sunting", "")),
+}
+
+
+def card_buttons(renderer: Renderer, story: Story) -> list[Button]:
+    """The buttons a story's card shows now; each press is checked like the typed command."""
+    return [
+        Button(
+            label=renderer.render("button_label", key=key),
+            command=f"/{alias} {story.number} {args}".strip(),
+            story_number=story.number,
+            card_version=story.lock_version,
+        )
+        for key, alias, args in CARD_BUTTONS.get(StoryState(story.state), ())
+    ]
+
+
 # -- information ------------------------------------------------------------------------------
 
 
@@ -545,9 +596,7 @@ def status(turn: Turn) -> None:
         return
     story, _ = found
     session = turn.session
-    publications = [
-        item for item in repo.outbox_items(session, story_id=story.id) if item.kind == "publish"
-    ]
+    publications = repo.latest_publications(session, story.id or 0)
     turn.outcome = "status"
     turn.reply(
         "story_status",

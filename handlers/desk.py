@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
 
-from handlers.messages import ChatKind, DeskOptions, InboundMessage
-from handlers.render import Renderer
+from handlers.messages import Button, ChatKind, DeskOptions, InboundMessage
+from handlers.render import Renderer, html_to_plain
 from storage import repo
 from storage.db import Database
 from storage.media import MediaRejected, MediaStore
@@ -27,6 +27,13 @@ CHANNEL_PREFERENCE = ("telegram", "whatsapp", "email", "local")
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CardView:
+    text: str
+    buttons: list[Button]
+    message_id: str | None
 
 
 @dataclass
@@ -54,6 +61,8 @@ class Turn:
     args: str = ""
     outcome: str = "handled"
     written: list[int] = field(default_factory=list)
+    touched: dict[int, Story] = field(default_factory=dict)
+    answered: bool = False
 
     @property
     def locale(self) -> str:
@@ -72,8 +81,34 @@ class Turn:
             name, locale=locale or self.locale, now=self.now, person=self.person, **values
         )
 
+    def touch(self, story: Story) -> None:
+        """Note that ``story`` changed, so its cards are redrawn after this message."""
+        if story.id is not None:
+            self.touched[story.id] = story
+
+    def answer(self, name: str, **values: Any) -> None:
+        """Answer a pressed button with a short notice (shown on the presser's screen)."""
+        if self.msg.callback_id is None or self.answered:
+            return
+        self.answered = True
+        self.written.append(
+            repo.enqueue_item(
+                self.session,
+                kind="callback",
+                channel=self.msg.channel,
+                recipient=self.msg.callback_id,
+                text=html_to_plain(self.render(name, **values))[:190],
+                now=self.now,
+                inbox_id=self.inbox_id,
+            )
+        )
+
     def reply(self, name: str, *, story: Story | None = None, **values: Any) -> None:
-        """Answer in the chat the message came from, as a reply to it."""
+        """Answer in the chat the message came from, as a reply to it (to the card, for a
+        pressed button)."""
+        reply_to = self.msg.message_id
+        if self.msg.callback_id:
+            reply_to = self.msg.reply_to_message_id or ""
         self.written.append(
             repo.enqueue_message(
                 self.session,
@@ -83,7 +118,7 @@ class Turn:
                 now=self.now,
                 story_id=story.id if story else None,
                 inbox_id=self.inbox_id,
-                reply_to=self.msg.message_id,
+                reply_to=reply_to or None,
             )
         )
 
@@ -163,6 +198,15 @@ class Desk:
                 "caption": item.caption,
                 "claimed_mime": item.mime,
             }
+            if item.problem:
+                entry.update(
+                    rejected=item.problem,
+                    size=item.size,
+                    limit=self.media.max_bytes,
+                    mime=item.mime,
+                )
+                stored.append(entry)
+                continue
             try:
                 saved = self.media.put(item.data)
             except MediaRejected as rejected:
@@ -197,7 +241,13 @@ class Desk:
             payload = dict(row.payload)
         return self._handle(msg, payload)
 
-    def _handle(self, msg: InboundMessage, payload: dict[str, Any]) -> Receipt:
+    def _handle(
+        self,
+        msg: InboundMessage,
+        payload: dict[str, Any],
+        *,
+        also_finish: tuple[int, ...] = (),
+    ) -> Receipt:
         from handlers.commands import route
 
         for _attempt in range(STALE_RETRIES):
@@ -213,13 +263,23 @@ class Desk:
                         text=msg.text,
                         payload=payload,
                         now=now,
+                        group_id=msg.group_id,
                     )
                     if not pending:
                         return Receipt(inbox_id, duplicate=True, outcome=outcome)
+                    if msg.group_id:
+                        # One part of an album: kept until the album is complete.
+                        return Receipt(inbox_id, duplicate=False, outcome="album_part")
                     person = self.people.find(msg.channel, msg.sender)
                     turn = Turn(self, session, msg, inbox_id, payload, person, now)
                     route(turn)
+                    if msg.callback_id and not turn.answered:
+                        turn.answer("button_done")
+                    for story in turn.touched.values():
+                        self.enqueue_cards(session, story, now)
                     repo.finish_inbound(session, inbox_id, outcome=turn.outcome, now=now)
+                    for part in also_finish:
+                        repo.finish_inbound(session, part, outcome=f"album:{inbox_id}", now=now)
                 return Receipt(
                     inbox_id, duplicate=False, outcome=turn.outcome, outbox_ids=turn.written
                 )
@@ -230,6 +290,32 @@ class Desk:
                 return self._failed(msg, payload)
         log.error("message %s: the story kept changing; giving up", msg.message_id)
         return self._failed(msg, payload)
+
+    def flush_albums(self, *, quiet: timedelta) -> int:
+        """Handle every album whose last part arrived ``quiet`` ago as one message.
+
+        The caption may sit on any part; the photos of all parts go to one story. Parts that
+        arrive after their album was handled are added to the story it made.
+        """
+        now = self.clock()
+        with self.db.transaction() as session:
+            groups = repo.pending_album_parts(session)
+            ready = {
+                key: parts
+                for key, parts in groups.items()
+                if max(part.received_at for part in parts) <= now - quiet
+            }
+            earlier = {key: repo.handled_album_part(session, *key) for key in ready}
+        for key, parts in ready.items():
+            first, rest = parts[0], parts[1:]
+            payload = dict(first.payload)
+            payload["media"] = [entry for part in parts for entry in part.payload.get("media", [])]
+            text = next((part.text for part in parts if part.text and part.text.strip()), "")
+            msg = replace(inbound_from_row(first), text=text, group_id=None)
+            if earlier[key] is not None:
+                msg = replace(msg, text="", reply_to_message_id=earlier[key])
+            self._handle(msg, payload, also_finish=tuple(part.id or 0 for part in rest))
+        return len(ready)
 
     def _failed(self, msg: InboundMessage, payload: dict[str, Any]) -> Receipt:
         """Keep a message whose handling failed, with outcome ``error``, and apologise."""
@@ -305,6 +391,7 @@ class Desk:
         assert story is not None
         publish_round = int(item.payload["round"])
         round_items = repo.publish_round_items(session, story.id or 0, publish_round)
+        self.enqueue_cards(session, story, now)
         if any(row.status != "sent" for row in round_items):
             return
         decision = decide(repo.facts(story), StoryEvent.PUBLISH_SUCCEEDED, SYSTEM_ACTOR)
@@ -330,9 +417,11 @@ class Desk:
                 item.status = "failed" if item.kind == "publish" else "dead"
                 item.done_at = now
             session.add(item)
-            if retry_at is None and item.kind == "publish" and item.story_id:
+            if item.kind == "publish" and item.story_id:
                 story = session.get(Story, item.story_id)
                 assert story is not None
+                self.enqueue_cards(session, story, now)
+            if retry_at is None and item.kind == "publish" and item.story_id:
                 self.announce(
                     session,
                     story,
@@ -381,6 +470,58 @@ class Desk:
             now=now,
             story_id=story.id,
         )
+
+    def enqueue_cards(self, session: Session, story: Story, now: datetime) -> None:
+        """Ask for the story's card to be redrawn in every card chat (once, however many
+        changes come before it is drawn)."""
+        for channel, chat_id in self.options.card_chats:
+            repo.enqueue_card(
+                session, story_id=story.id or 0, channel=channel, chat_id=chat_id, now=now
+            )
+
+    def card(self, story_id: int, channel: str, chat_id: str) -> CardView:
+        """The card of a story as it is now: text, buttons, and the message that shows it."""
+        from handlers.commands import card_buttons
+
+        with self.db.transaction() as session:
+            story = session.get(Story, story_id)
+            assert story is not None
+            now = self.clock()
+            publications = repo.latest_publications(session, story_id)
+            text = self.renderer.render(
+                "story_card",
+                now=now,
+                story=story,
+                reporter=self.people.get(story.reporter_id),
+                holder=self.people.get(story.holder_id),
+                photos=len(repo.media_of(session, story_id)),
+                publications=publications,
+            )
+            buttons = card_buttons(self.renderer, story)
+            return CardView(
+                text=text,
+                buttons=buttons,
+                message_id=repo.card_message(session, story_id, channel, chat_id),
+            )
+
+    def card_shown(
+        self, item_id: int, *, story_id: int, channel: str, chat_id: str, message_id: str
+    ) -> None:
+        """Remember which message shows the card; a reply to it reaches the story."""
+        with self.db.transaction() as session:
+            now = self.clock()
+            repo.save_card(
+                session,
+                story_id=story_id,
+                channel=channel,
+                chat_id=chat_id,
+                message_id=message_id,
+                now=now,
+            )
+            repo.link_message(
+                session, story_id=story_id, channel=channel, chat_id=chat_id, message_id=message_id
+            )
+            repo.mark_done(session, item_id, now=now, result={"message_id": message_id})
 
     def is_group(self, msg: InboundMessage) -> bool:
         return msg.chat_kind is ChatKind.GROUP

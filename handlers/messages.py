@@ -24,6 +24,9 @@ class InboundMedia:
     filename: str | None = None
     mime: str | None = None
     caption: str | None = None
+    problem: str | None = None
+    """Why the channel could not fetch the file (``too_large``, ``download_failed``)."""
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,22 @@ class InboundMessage:
     media: tuple[InboundMedia, ...] = ()
     reply_to_message_id: str | None = None
     notes: tuple[str, ...] = field(default=())
+    group_id: str | None = None
+    """Parts of one album share it; Warta waits for the last part and makes one story."""
+    callback_id: str | None = None
+    """Set when the message is a button press; the answer goes back to the button."""
+    card_version: int | None = None
+    """The story version the pressed button was drawn for; an older one is refused as stale."""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A button under a story card: its label and the command it sends when pressed."""
+
+    label: str
+    command: str
+    story_number: int
+    card_version: int
 
 
 @dataclass(frozen=True)
@@ -64,3 +83,5 @@ class DeskOptions:
     max_text_chars: int = 20_000
     max_title_chars: int = 200
     max_photos: int = 20
+    card_chats: tuple[tuple[str, str], ...] = ()
+    """(channel, chat) pairs where every story has a living card: the editors' group."""

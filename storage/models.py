@@ -178,6 +178,7 @@ class InboxMessage(SQLModel, table=True):
     sender: str = Field(max_length=200)
     text: str | None = text_column(nullable=True)
     payload: dict[str, Any] = json_column()
+    group_id: str | None = Field(default=None, max_length=100, index=True)
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)
     outcome: str | None = Field(default=None, max_length=64)
@@ -206,3 +207,16 @@ class OutboxItem(SQLModel, table=True):
     done_at: datetime | None = utc_column(nullable=True)
     last_error: str | None = text_column(nullable=True)
     result: dict[str, Any] = json_column()
+
+
+class StoryCard(SQLModel, table=True):
+    """The one message per story and chat that shows its living status, edited in place."""
+
+    __table_args__ = (UniqueConstraint("story_id", "channel", "chat_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    channel: str = Field(max_length=32)
+    chat_id: str = Field(max_length=200)
+    message_id: str = Field(max_length=200)
+    updated_at: datetime = utc_column()

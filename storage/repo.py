@@ -26,6 +26,7 @@ from storage.models import (
     Person,
     PersonRole,
     Story,
+    StoryCard,
     StoryMessage,
     StoryVersion,
 )
@@ -177,6 +178,7 @@ def store_inbound(
     text: str | None,
     payload: dict[str, Any],
     now: datetime,
+    group_id: str | None = None,
 ) -> tuple[int, bool, str | None]:
     """Store an inbound message once; return its row id, whether it still needs handling
     (False when an earlier delivery of the same message was already handled) and the outcome
@@ -193,6 +195,7 @@ def store_inbound(
             "text": text,
             "payload": payload,
             "received_at": now,
+            "group_id": group_id,
         },
     ).scalar_one_or_none()
     if inserted is not None:
@@ -204,6 +207,36 @@ def store_inbound(
 
 def finish_inbound(session: Session, inbox_id: int, *, outcome: str, now: datetime) -> None:
     _core(session, _FINISH_INBOUND, {"inbox_id": inbox_id, "processed_at": now, "outcome": outcome})
+
+
+def pending_album_parts(
+    session: Session,
+) -> dict[tuple[str, str, str], list[InboxMessage]]:
+    """Album parts waiting to be handled, by (channel, chat, album), in arrival order."""
+    rows = session.exec(
+        select(InboxMessage)
+        .where(col(InboxMessage.processed_at).is_(None), col(InboxMessage.group_id).is_not(None))
+        .order_by(col(InboxMessage.id))
+    )
+    groups: dict[tuple[str, str, str], list[InboxMessage]] = {}
+    for row in rows:
+        groups.setdefault((row.channel, row.chat_id, row.group_id or ""), []).append(row)
+    return groups
+
+
+def handled_album_part(session: Session, channel: str, chat_id: str, group_id: str) -> str | None:
+    """The message id of an already handled part of the album, if any (its story exists)."""
+    return session.exec(
+        select(InboxMessage.message_id)
+        .where(
+            InboxMessage.channel == channel,
+            InboxMessage.chat_id == chat_id,
+            InboxMessage.group_id == group_id,
+            col(InboxMessage.processed_at).is_not(None),
+            col(InboxMessage.outcome).not_like("album:%"),
+        )
+        .order_by(col(InboxMessage.id))
+    ).first()
 
 
 def find_inbound(
@@ -219,9 +252,10 @@ def find_inbound(
 
 
 def unprocessed_inbox(session: Session, *, limit: int = 100) -> Sequence[InboxMessage]:
+    """Messages stored but not handled, except album parts (see :func:`pending_album_parts`)."""
     return session.exec(
         select(InboxMessage)
-        .where(col(InboxMessage.processed_at).is_(None))
+        .where(col(InboxMessage.processed_at).is_(None), col(InboxMessage.group_id).is_(None))
         .order_by(col(InboxMessage.id))
         .limit(limit)
     ).all()
@@ -263,6 +297,94 @@ def enqueue_message(
             },
         ).scalar_one()
     )
+
+
+def enqueue_item(
+    session: Session,
+    *,
+    kind: str,
+    channel: str,
+    recipient: str,
+    now: datetime,
+    text: str | None = None,
+    story_id: int | None = None,
+    inbox_id: int | None = None,
+) -> int:
+    """Queue any other outbound item (a card, a button answer) for the dispatcher."""
+    item = OutboxItem(
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        text=text,
+        story_id=story_id,
+        inbox_id=inbox_id,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    session.add(item)
+    session.flush()
+    assert item.id is not None
+    return item.id
+
+
+def enqueue_card(
+    session: Session, *, story_id: int, channel: str, chat_id: str, now: datetime
+) -> None:
+    """Queue a redraw of a story's card, unless one is already waiting."""
+    waiting = session.exec(
+        select(OutboxItem.id).where(
+            OutboxItem.kind == "card",
+            OutboxItem.story_id == story_id,
+            OutboxItem.channel == channel,
+            OutboxItem.recipient == chat_id,
+            OutboxItem.status == "pending",
+        )
+    ).first()
+    if waiting is None:
+        enqueue_item(
+            session, kind="card", channel=channel, recipient=chat_id, story_id=story_id, now=now
+        )
+
+
+def mark_done(session: Session, item_id: int, *, now: datetime, result: dict[str, Any]) -> None:
+    item = session.get(OutboxItem, item_id)
+    assert item is not None
+    item.status, item.done_at, item.claimed_until = "sent", now, None
+    item.result = {**item.result, **result}
+    session.add(item)
+
+
+def card_message(session: Session, story_id: int, channel: str, chat_id: str) -> str | None:
+    return session.exec(
+        select(StoryCard.message_id).where(
+            StoryCard.story_id == story_id,
+            StoryCard.channel == channel,
+            StoryCard.chat_id == chat_id,
+        )
+    ).first()
+
+
+def save_card(
+    session: Session, *, story_id: int, channel: str, chat_id: str, message_id: str, now: datetime
+) -> None:
+    card = session.exec(
+        select(StoryCard).where(
+            StoryCard.story_id == story_id,
+            StoryCard.channel == channel,
+            StoryCard.chat_id == chat_id,
+        )
+    ).first() or StoryCard(story_id=story_id, channel=channel, chat_id=chat_id, message_id="")
+    card.message_id, card.updated_at = message_id, now
+    session.add(card)
+
+
+def latest_publications(session: Session, story_id: int) -> list[OutboxItem]:
+    """The publish jobs of the story's most recent /publish."""
+    jobs = [item for item in outbox_items(session, story_id=story_id) if item.kind == "publish"]
+    if not jobs:
+        return []
+    latest = max(int(job.payload.get("round", 0)) for job in jobs)
+    return [job for job in jobs if int(job.payload.get("round", 0)) == latest]
 
 
 def enqueue_publish(

@@ -12,6 +12,9 @@ import pytest
 
 from tests.support import Chat, FakeClock, make_chat
 
+# python-telegram-bot warns about int durations unless this opts in (warnings are errors here).
+os.environ.setdefault("PTB_TIMEDELTA", "true")
+
 PG_DSN = os.environ.get("WARTA_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
 

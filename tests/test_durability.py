@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -234,3 +235,38 @@ def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str,
         ]
     assert statuses == ["sent", "dead"]
     warta.close()
+
+
+def test_album_parts_survive_a_restart_and_become_one_story(db_url: str, tmp_path: Path):
+    clock = FakeClock()
+    chat = make_chat(db_url, tmp_path, clock=clock)
+    for index, color in enumerate([(10, 0, 0), (0, 10, 0), (0, 0, 10)]):
+        part = chat.message(
+            "rina",
+            STORY if index == 1 else "",
+            media=(photo(color),),
+            message_id=f"album-{index}",
+        )
+        receipt = chat.desk.receive(replace(part, group_id="g1"))
+        assert receipt.outcome == "album_part"
+    assert chat.flush() == []  # nothing answered while the album may still grow
+    chat.warta.close()
+
+    restarted = make_chat(db_url, tmp_path, clock=clock)
+    assert restarted.warta.recover() == 0  # album parts wait for the album, not for recover()
+    assert restarted.desk.flush_albums(quiet=timedelta(seconds=3)) == 0  # still quiet-timing
+    clock.advance(seconds=5)
+    assert restarted.desk.flush_albums(quiet=timedelta(seconds=3)) == 1
+    replies = restarted.flush()
+    assert len(replies) == 1 and "Berita #1" in replies[0] and "3 foto" in replies[0]
+    late = restarted.message("rina", "", media=(photo((5, 5, 5)),), message_id="album-9")
+    restarted.desk.receive(replace(late, group_id="g1"))
+    clock.advance(seconds=5)
+    restarted.desk.flush_albums(quiet=timedelta(seconds=3))
+    assert "1 foto/berkas ditambahkan ke berita #1" in restarted.flush()[0]
+    with restarted.warta.db.transaction() as session:
+        assert len(session.exec(select(Story)).all()) == 1
+        assert len(session.exec(select(Media)).all()) == 4
+        outcomes = sorted(row.outcome or "" for row in session.exec(select(InboxMessage)))
+    assert outcomes[-1] == "submitted" and outcomes.count("media_added") == 1
+    restarted.warta.close()

@@ -50,9 +50,9 @@ def test_db_upgrade_then_current(tmp_path: Path):
     config.write_text("data_dir: data\n")
     upgraded = warta("--config", str(config), "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "empty -> 0001" in upgraded.stdout
+    assert "empty -> 0002" in upgraded.stdout
     current = warta("--config", str(config), "db", "current")
-    assert "database schema: 0001 (this Warta: 0001)" in current.stdout
+    assert "database schema: 0002 (this Warta: 0002)" in current.stdout
     assert (tmp_path / "data" / "warta.db").exists()
 
 
@@ -64,7 +64,7 @@ def test_start_refuses_an_empty_schema_when_auto_upgrade_is_off(tmp_path: Path):
     config = tmp_path / "config.yaml"
     config.write_text("data_dir: data\ndatabase: {auto_upgrade: false}\n")
     with pytest.raises(
-        SchemaError, match="at empty, Warta needs 0001: run 'warta db upgrade' first"
+        SchemaError, match="at empty, Warta needs 0002: run 'warta db upgrade' first"
     ):
         build(load_settings(config, environ={}))
     assert warta("--config", str(config), "db", "upgrade").returncode == 0

@@ -122,9 +122,9 @@ def test_unknown_keys_are_refused_with_advice(tmp_path: Path):
 
 def test_database_url_comes_from_the_named_environment_variable(tmp_path: Path):
     path = write(tmp_path, "database: {url_env: MY_DB}\n")
-    settings = load_settings(path, environ={"MY_DB": "postgresql://u:secret@db/warta"})
-    assert settings.database_url.get_secret_value() == "postgresql://u:secret@db/warta"
-    assert "secret" not in repr(settings) and "secret" not in str(settings.database_url)
+    settings = load_settings(path, environ={"MY_DB": "postgresql://u:hunter2@db/warta"})
+    assert settings.database_url.get_secret_value() == "postgresql://u:hunter2@db/warta"
+    assert "hunter2" not in repr(settings) and "hunter2" not in str(settings.database_url)
 
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path):

@@ -1,0 +1,402 @@
+"""The Telegram channel: updates in (polling or webhook), messages, cards and button answers out.
+
+Telegram types stay in this module: updates become :class:`InboundMessage`, and the desk's
+outbox items become Bot API calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    Bot,
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.request import HTTPXRequest
+
+from bot.config import TelegramConfig
+from bot.outbox import PermanentSendError, RetryLater
+from bot.ratelimit import ChatRateLimiter
+from bot.telegram_text import split_message
+from handlers.commands import COMMANDS
+from handlers.desk import Desk
+from handlers.messages import Button, ChatKind, InboundMedia, InboundMessage
+from handlers.render import Renderer, html_to_plain
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
+CALLBACK_LIMIT = 64
+DOWNLOAD_ATTEMPTS = 3
+PRIVATE_COMMANDS = ("submit", "update", "versions", "status", "list", "help", "whoami")
+
+
+def seconds_of(value: Any) -> float:
+    """``retry_after`` is a number of seconds or a timedelta, depending on PTB's settings."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class CallbackSigner:
+    """Signs the data of card buttons so that forged presses are recognised."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._key = hashlib.sha256(b"warta-card-buttons:" + secret).digest()
+
+    def _signature(self, payload: str) -> str:
+        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:9]).decode()
+
+    def sign(self, command: str, version: int) -> str:
+        payload = f"{command}|{version}"
+        data = f"{payload}|{self._signature(payload)}"
+        if len(data.encode()) > CALLBACK_LIMIT:
+            raise ValueError(f"button data too long for Telegram: {data!r}")
+        return data
+
+    def verify(self, data: str) -> tuple[str, int] | None:
+        """The command and card version of genuine data; None for forged or broken data."""
+        command, _, rest = data.partition("|")
+        version, _, signature = rest.partition("|")
+        if not (command and version.isdigit() and signature):
+            return None
+        if not hmac.compare_digest(signature, self._signature(f"{command}|{version}")):
+            return None
+        return command, int(version)
+
+
+class TelegramChannel:
+    """Feeds the desk from Telegram and delivers the desk's outbox to Telegram."""
+
+    def __init__(
+        self,
+        *,
+        config: TelegramConfig,
+        desk: Desk,
+        max_download_bytes: int,
+        limiter: ChatRateLimiter | None = None,
+        bot: Bot | None = None,
+    ) -> None:
+        token = config.token.get_secret_value()
+        self.config = config
+        self.desk = desk
+        self.max_download_bytes = max_download_bytes
+        self.limiter = limiter or ChatRateLimiter()
+        self.signer = CallbackSigner(token.encode())
+        self.bot = bot or Bot(
+            token,
+            base_url=config.base_url or "https://api.telegram.org/bot",
+            base_file_url=config.base_file_url or "https://api.telegram.org/file/bot",
+            request=HTTPXRequest(connection_pool_size=8),
+            get_updates_request=HTTPXRequest(connection_pool_size=1),
+        )
+        self.offset: int | None = None
+        # Parts of split messages already accepted by Telegram, so a retry sends only the rest.
+        self._sent_parts: dict[tuple[str, int], list[int]] = {}
+
+    async def start(self) -> None:
+        await self.bot.initialize()
+
+    async def stop(self) -> None:
+        await self.bot.shutdown()
+
+    # -- inbound ------------------------------------------------------------------------------
+
+    async def poll_once(self, *, timeout: float | None = None) -> int:
+        """Fetch pending updates and handle each in order; the offset moves past an update only
+        once it is stored, so an update that was fetched but not stored is fetched again."""
+        wait = self.config.poll_timeout if timeout is None else timeout
+        updates = await self.bot.get_updates(
+            offset=self.offset,
+            timeout=timedelta(seconds=wait),
+            allowed_updates=list(ALLOWED_UPDATES),
+        )
+        for update in updates:
+            await self.handle_update(update)
+            self.offset = update.update_id + 1
+        return len(updates)
+
+    async def poll_forever(self, stop: asyncio.Event) -> None:
+        delay = 1.0
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+                delay = 1.0
+            except NetworkError as error:
+                log.warning("Telegram polling: %s; trying again in %.0f s", error, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 60.0)
+
+    async def handle_update(self, update: Update) -> None:
+        """Turn one update into a normalized message and hand it to the desk (which stores it
+        before anything is answered)."""
+        msg: InboundMessage | None = None
+        if update.callback_query is not None:
+            msg = self._from_callback(update.callback_query)
+        elif update.message is not None:
+            msg = await self._from_message(update.message)
+        if msg is not None:
+            await asyncio.to_thread(self.desk.receive, msg)
+
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        return Update.de_json(data, self.bot)
+
+    def _chat_kind(self, chat_type: str) -> ChatKind:
+        return ChatKind.PRIVATE if chat_type == "private" else ChatKind.GROUP
+
+    def _foreign(self, chat_id: int, chat_type: str) -> bool:
+        """A group that is not the editors' group (when one is configured)."""
+        return (
+            chat_type != "private"
+            and self.config.group_chat_id is not None
+            and chat_id != self.config.group_chat_id
+        )
+
+    async def _from_message(self, message: Message) -> InboundMessage:
+        chat = message.chat
+        sender = message.from_user
+        media = await self._media_of(message)
+        notes = ("foreign_chat",) if self._foreign(chat.id, chat.type) else ()
+        return InboundMessage(
+            channel=CHANNEL,
+            chat_id=str(chat.id),
+            message_id=str(message.message_id),
+            sender=str(sender.id) if sender else f"chat:{chat.id}",
+            sender_name=sender.full_name if sender else chat.title,
+            text=message.text or message.caption or "",
+            chat_kind=self._chat_kind(chat.type),
+            media=tuple(media),
+            reply_to_message_id=(
+                str(message.reply_to_message.message_id) if message.reply_to_message else None
+            ),
+            group_id=message.media_group_id,
+            notes=notes,
+        )
+
+    def _from_callback(self, query: CallbackQuery) -> InboundMessage | None:
+        message = query.message
+        if message is None:
+            return None
+        chat = message.chat
+        verified = self.signer.verify(query.data or "")
+        base = InboundMessage(
+            channel=CHANNEL,
+            chat_id=str(chat.id),
+            message_id=f"cb{query.id}",
+            sender=str(query.from_user.id),
+            sender_name=query.from_user.full_name,
+            chat_kind=self._chat_kind(chat.type),
+            reply_to_message_id=str(message.message_id),
+            callback_id=query.id,
+        )
+        if verified is None:
+            return replace(base, notes=("forged_button",))
+        command, version = verified
+        return replace(base, text=command, card_version=version)
+
+    async def _media_of(self, message: Message) -> list[InboundMedia]:
+        found: list[tuple[str, Any, str | None, str | None]] = []
+        if message.photo:
+            found.append(("photo", message.photo[-1], None, "image/jpeg"))
+        if message.document:
+            document = message.document
+            kind = "photo" if (document.mime_type or "").startswith("image/") else "file"
+            found.append((kind, document, document.file_name, document.mime_type))
+        if message.video:
+            found.append(("video", message.video, message.video.file_name, message.video.mime_type))
+        if message.voice:
+            found.append(("voice", message.voice, None, message.voice.mime_type))
+        if message.audio:
+            found.append(("voice", message.audio, message.audio.file_name, message.audio.mime_type))
+        caption = message.caption if message.caption and message.media_group_id else None
+        return [
+            await self._download(kind, item, filename, mime, caption)
+            for kind, item, filename, mime in found
+        ]
+
+    async def _download(
+        self, kind: str, item: Any, filename: str | None, mime: str | None, caption: str | None
+    ) -> InboundMedia:
+        """Fetch a file through getFile, refusing an oversized one before downloading it."""
+        size = item.file_size or 0
+        if size > self.max_download_bytes:
+            return InboundMedia(
+                kind=kind, data=b"", filename=filename, mime=mime, problem="too_large", size=size
+            )
+        last_error = ""
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            try:
+                file = await self.bot.get_file(item.file_id)
+                data = bytes(await file.download_as_bytearray())
+                return InboundMedia(kind=kind, data=data, filename=filename, mime=mime)
+            except RetryAfter as error:
+                last_error = str(error)
+                await asyncio.sleep(min(seconds_of(error.retry_after), 10))
+            except TelegramError as error:
+                last_error = str(error)
+                if isinstance(error, BadRequest):
+                    break
+                await asyncio.sleep(0.5 * 2**attempt)
+        log.warning("download of %s failed: %s", item.file_id, last_error)
+        return InboundMedia(
+            kind=kind, data=b"", filename=filename, mime=mime, problem="download_failed", size=size
+        )
+
+    # -- outbound (the outbox dispatcher's Messenger) -----------------------------------------
+
+    async def _call(self, chat_id: str, call: Callable[[], Any]) -> Any:
+        """Make one Bot API call to a chat within the rate limits, translating errors."""
+        await self.limiter.acquire(chat_id, is_group=chat_id.startswith("-"))
+        try:
+            return await call()
+        except RetryAfter as error:
+            seconds = seconds_of(error.retry_after)
+            self.limiter.hold(chat_id, seconds)
+            raise RetryLater(seconds, f"Telegram asked to wait {seconds:g} s") from None
+        except Forbidden as error:
+            raise PermanentSendError(f"Telegram refused: {error.message}") from None
+
+    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
+        parts = split_message(text)
+        key = (recipient, hash(text))
+        done = self._sent_parts.setdefault(key, [])
+        for index, part in enumerate(parts):
+            if index < len(done):
+                continue
+            reply = None
+            if index == 0 and reply_to and reply_to.isdigit():
+                reply = ReplyParameters(int(reply_to), allow_sending_without_reply=True)
+            sent = await self._send_part(recipient, part, reply)
+            done.append(sent.message_id)
+        self._sent_parts.pop(key, None)
+        return str(done[-1]) if done else None
+
+    async def _send_part(self, recipient: str, text: str, reply: ReplyParameters | None) -> Message:
+        async def call(html: bool = True) -> Message:
+            return await self.bot.send_message(
+                int(recipient),
+                text if html else html_to_plain(text),
+                parse_mode=ParseMode.HTML if html else None,
+                reply_parameters=reply,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+
+        try:
+            return await self._call(recipient, call)
+        except BadRequest as error:
+            if "parse entities" in error.message.lower():
+                log.warning("Telegram could not parse a message's HTML; sending it as plain text")
+                return await self._call(recipient, lambda: call(html=False))
+            raise PermanentSendError(f"Telegram refused: {error.message}") from None
+
+    async def show_card(
+        self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
+    ) -> str:
+        rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        b.label, callback_data=self.signer.sign(b.command, b.card_version)
+                    )
+                    for b in row
+                ]
+                for row in rows
+            ]
+        )
+        text = split_message(text)[0]
+        if message_id:
+            try:
+                await self._call(
+                    recipient,
+                    lambda: self.bot.edit_message_text(
+                        text,
+                        chat_id=int(recipient),
+                        message_id=int(message_id),
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    ),
+                )
+                return message_id
+            except BadRequest as error:
+                if "not modified" in error.message.lower():
+                    return message_id
+                if "not found" not in error.message.lower():
+                    raise PermanentSendError(f"Telegram refused: {error.message}") from None
+        sent = await self._call(
+            recipient,
+            lambda: self.bot.send_message(
+                int(recipient),
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
+        )
+        return str(sent.message_id)
+
+    async def answer_callback(self, *, callback_id: str, text: str) -> None:
+        try:
+            await self.bot.answer_callback_query(
+                callback_id, text=text[:200], show_alert=len(text) > 60
+            )
+        except BadRequest as error:  # too old: the presser has moved on
+            raise PermanentSendError(f"Telegram refused: {error.message}") from None
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    async def publish_commands(self, renderer: Renderer, *, default_locale: str) -> None:
+        """Show the commands in Telegram's menu: Indonesian aliases (English names for ``en``),
+        everything in groups, what a reporter needs in private chats."""
+        for language in (None, "id", "en"):
+            locale = language or default_locale
+            for scope, names in (
+                (BotCommandScopeAllGroupChats(), None),
+                (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+                (BotCommandScopeDefault(), PRIVATE_COMMANDS),
+            ):
+                commands = [
+                    BotCommand(
+                        command.alias if locale == "id" else command.name,
+                        renderer.render(
+                            "command_summary", locale=locale, command_name=command.name
+                        )[:256],
+                    )
+                    for command in COMMANDS
+                    if names is None or command.name in names
+                ]
+                await self.bot.set_my_commands(commands, scope=scope, language_code=language)
+
+    async def chats_seen(self) -> list[tuple[int, str, str]]:
+        """The chats in the pending updates (id, type, title), without confirming any update."""
+        updates = await self.bot.get_updates(timeout=timedelta(0), allowed_updates=[])
+        chats: dict[int, tuple[int, str, str]] = {}
+        for update in updates:
+            chat = update.effective_chat
+            if chat is not None:
+                title = chat.title or chat.full_name or chat.username or ""
+                chats[chat.id] = (chat.id, chat.type, title)
+        return list(chats.values())
