@@ -32,7 +32,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.config import TelegramConfig
@@ -143,7 +143,8 @@ class TelegramChannel:
             try:
                 await self.poll_once()
                 delay = 1.0
-            except NetworkError as error:
+            except TelegramError as error:
+                # NetworkError, or Conflict while another poller or a webhook holds the bot.
                 log.warning("Telegram polling: %s; trying again in %.0f s", error, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)

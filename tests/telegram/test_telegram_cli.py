@@ -65,3 +65,67 @@ def test_run_without_a_channel_explains_what_to_do(tmp_path: Path):
     result = run_warta("run", "--config", str(config), env={}, cwd=tmp_path)
     assert result.returncode == 2
     assert "no chat channel is enabled" in result.stderr and "warta demo" in result.stderr
+
+
+def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):
+    import signal
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with FakeTelegram() as tg:
+        tg.add_chat(GROUP, "supergroup", title="Redaksi Media Center")
+        tg.add_user(501, "Rina")
+        tg.push_message(GROUP, 501, text="/siapa")  # sent while Warta was down
+        config = tmp_path / "config.yaml"
+        config.write_text(
+            "data_dir: data\n"
+            "people:\n"
+            "  - {key: rina, name: Rina, roles: [reporter], telegram: 501}\n"
+            "publish: {targets: [{name: arsip, kind: folder, path: data/pub}]}\n"
+            f"http: {{port: {port}}}\n"
+            "telegram:\n"
+            "  enabled: true\n"
+            f"  group_chat_id: {GROUP}\n"
+            "  poll_timeout: 1\n"
+            f"  base_url: {tg.base_url}\n"
+            f"  base_file_url: {tg.base_file_url}\n"
+        )
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+            cwd=tmp_path,
+            env={**os.environ, "WARTA_TELEGRAM_TOKEN": tg.token},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            tg.wait_until(lambda: len(tg.messages_in(GROUP, from_bot=True)) >= 1, timeout=30)
+            assert "Rina" in tg.messages_in(GROUP, from_bot=True)[0]["text"]
+            tg.push_message(GROUP, 501, text="Judul Berita\nIsi berita dari lapangan.")
+            tg.wait_until(
+                lambda: any(
+                    "#1" in m.get("text", "") and m.get("reply_markup")
+                    for m in tg.messages_in(GROUP, from_bot=True)
+                ),
+                timeout=30,
+            )
+            assert tg.commands[("all_group_chats", "id")]
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+                    break
+                except httpx.HTTPError:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.2)
+            assert health.json()["status"] == "ok"
+        finally:
+            process.send_signal(signal.SIGTERM)
+            _out, err = process.communicate(timeout=30)
+        assert process.returncode == 0, err
+        assert "Traceback" not in err
