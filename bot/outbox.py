@@ -82,20 +82,10 @@ class OutboxDispatcher:
         self.base_delay, self.max_delay = base_delay, max_delay
 
     async def run_once(self, limit: int = 100) -> int:
-        """Deliver what is due now, in order within each chat; return how many were tried."""
-        items = await asyncio.to_thread(self._claim, limit)
-        lanes: dict[tuple[str, str], list[OutboxItem]] = defaultdict(list)
-        for item in items:
-            lane = (
-                ("publish", f"{item.story_id}:{item.target}")
-                if item.kind == "publish"
-                else (
-                    item.channel or "",
-                    item.recipient or "",
-                )
-            )
-            lanes[lane].append(item)
-        await asyncio.gather(*(self._run_lane(lane) for lane in lanes.values()))
+        """Deliver what is due now, in order within each lane; return how many were tried."""
+        items = await asyncio.to_thread(self._claim, limit, frozenset())
+        lanes = _by_lane(items)
+        await asyncio.gather(*(self._run_lane(lane_items) for lane_items in lanes.values()))
         return len(items)
 
     async def drain(self, *, rounds: int = 20) -> None:
@@ -104,18 +94,28 @@ class OutboxDispatcher:
             if await self.run_once() == 0:
                 return
 
-    async def run_forever(self, stop: asyncio.Event, *, interval: float = 1.0) -> None:
+    async def run_forever(self, stop: asyncio.Event, *, interval: float = 0.5) -> None:
+        """Keep one task per busy lane: a slow chat (rate limits, a 429) delays only itself,
+        while other chats, button answers and publish jobs go on."""
+        running: dict[repo.Lane, asyncio.Task[None]] = {}
         while not stop.is_set():
             try:
-                await self.run_once()
+                items = await asyncio.to_thread(self._claim, 100, frozenset(running))
+                for lane, lane_items in _by_lane(items).items():
+                    task = asyncio.create_task(self._run_lane(lane_items))
+                    running[lane] = task
+                    task.add_done_callback(lambda _t, lane=lane: running.pop(lane, None))
             except Exception:
                 log.exception("outbox round failed; trying again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval)
+        await asyncio.gather(*running.values(), return_exceptions=True)
 
-    def _claim(self, limit: int) -> list[OutboxItem]:
+    def _claim(self, limit: int, busy: frozenset[repo.Lane]) -> list[OutboxItem]:
         with self.db.transaction() as session:
-            return repo.claim_due(session, now=self.clock(), lease=self.lease, limit=limit)
+            return repo.claim_due(
+                session, now=self.clock(), lease=self.lease, limit=limit, busy=busy
+            )
 
     async def _run_lane(self, items: list[OutboxItem]) -> None:
         for index, item in enumerate(items):
@@ -250,6 +250,13 @@ class OutboxDispatcher:
                 row.status, row.claimed_until = "pending", None
                 row.attempts = max(0, row.attempts - 1)
                 session.add(row)
+
+
+def _by_lane(items: list[OutboxItem]) -> dict[repo.Lane, list[OutboxItem]]:
+    lanes: dict[repo.Lane, list[OutboxItem]] = defaultdict(list)
+    for item in items:
+        lanes[repo.lane_of(item)].append(item)
+    return lanes
 
 
 def _describe(error: Exception) -> str:

@@ -79,9 +79,10 @@ class CallbackSigner:
         """The command and card version of genuine data; None for forged or broken data."""
         command, _, rest = data.partition("|")
         version, _, signature = rest.partition("|")
-        if not (command and version.isdigit() and signature):
+        if not (command and version.isascii() and version.isdigit() and signature):
             return None
-        if not hmac.compare_digest(signature, self._signature(f"{command}|{version}")):
+        expected = self._signature(f"{command}|{version}")
+        if not hmac.compare_digest(signature.encode(), expected.encode()):
             return None
         return command, int(version)
 
@@ -146,6 +147,13 @@ class TelegramChannel:
             except TelegramError as error:
                 # NetworkError, or Conflict while another poller or a webhook holds the bot.
                 log.warning("Telegram polling: %s; trying again in %.0f s", error, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+                delay = min(delay * 2, 60.0)
+            except Exception:
+                # Anything else (a full disk, the database away): the update was not stored and
+                # the offset did not move past it, so it is fetched again after the pause.
+                log.exception("Telegram polling failed; trying again in %.0f s", delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
                 delay = min(delay * 2, 60.0)
@@ -250,6 +258,16 @@ class TelegramChannel:
         for attempt in range(DOWNLOAD_ATTEMPTS):
             try:
                 file = await self.bot.get_file(item.file_id)
+                if (file.file_size or 0) > self.max_download_bytes:
+                    size = file.file_size or 0
+                    return InboundMedia(
+                        kind=kind,
+                        data=b"",
+                        filename=filename,
+                        mime=mime,
+                        problem="too_large",
+                        size=size,
+                    )
                 data = bytes(await file.download_as_bytearray())
                 return InboundMedia(kind=kind, data=data, filename=filename, mime=mime)
             except RetryAfter as error:

@@ -563,12 +563,9 @@ def _simple(turn: Turn, event: StoryEvent, message: str) -> None:
 # The buttons under a story's card in each state: (label in the templates, command alias, args).
 CARD_BUTTONS: dict[StoryState, tuple[tuple[str, str, str], ...]] = {
     StoryState.SUBMITTED: (("claim", "sunting", ""),),
-    StoryState.EDITING: (
-        ("verify", "verifikasi", "semua"),
-        ("revise", "kembalikan", ""),
-        ("release", "lepas", ""),
-    ),
-    StoryState.VERIFIED: (("publish", "terbitkan", ""), ("revise", "kembalikan", "")),
+    # Sending back and spiking need a typed reason, so they have no button.
+    StoryState.EDITING: (("verify", "verifikasi", "semua"), ("release", "lepas", "")),
+    StoryState.VERIFIED: (("publish", "terbitkan", ""),),
     StoryState.PUBLISHED: (("archive", "arsipkan", ""), ("correct", "sunting", "")),
 }
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from handlers.messages import Button, ChatKind, DeskOptions, InboundMessage
@@ -231,6 +232,8 @@ class Desk:
             "reply_to": msg.reply_to_message_id,
             "media": stored,
             "notes": list(msg.notes),
+            "callback_id": msg.callback_id,
+            "card_version": msg.card_version,
         }
 
     def process(self, inbox_id: int, msg: InboundMessage) -> Receipt:
@@ -283,13 +286,14 @@ class Desk:
                 return Receipt(
                     inbox_id, duplicate=False, outcome=turn.outcome, outbox_ids=turn.written
                 )
-            except repo.StaleStory:
+            except (repo.StaleStory, IntegrityError):
+                # Another transaction changed the story (or wrote the same row) first.
                 log.info("a story changed while handling %s; deciding again", msg.message_id)
             except Exception:
                 log.exception("handling message %s failed", msg.message_id)
-                return self._failed(msg, payload)
+                return self._failed(msg, payload, also_finish)
         log.error("message %s: the story kept changing; giving up", msg.message_id)
-        return self._failed(msg, payload)
+        return self._failed(msg, payload, also_finish)
 
     def flush_albums(self, *, quiet: timedelta) -> int:
         """Handle every album whose last part arrived ``quiet`` ago as one message.
@@ -317,7 +321,9 @@ class Desk:
             self._handle(msg, payload, also_finish=tuple(part.id or 0 for part in rest))
         return len(ready)
 
-    def _failed(self, msg: InboundMessage, payload: dict[str, Any]) -> Receipt:
+    def _failed(
+        self, msg: InboundMessage, payload: dict[str, Any], also_finish: tuple[int, ...] = ()
+    ) -> Receipt:
         """Keep a message whose handling failed, with outcome ``error``, and apologise."""
         with self.db.transaction() as session:
             now = self.clock()
@@ -334,6 +340,8 @@ class Desk:
             if not pending:
                 return Receipt(inbox_id, duplicate=True, outcome=outcome)
             repo.finish_inbound(session, inbox_id, outcome="error", now=now)
+            for part in also_finish:
+                repo.finish_inbound(session, part, outcome=f"album:{inbox_id}", now=now)
             person = self.people.find(msg.channel, msg.sender)
             turn = Turn(self, session, msg, inbox_id, payload, person, now)
             turn.reply("internal_error")
@@ -539,4 +547,7 @@ def inbound_from_row(row: InboxMessage) -> InboundMessage:
         sender_name=payload.get("sender_name"),
         chat_kind=ChatKind(payload.get("chat_kind", "group")),
         reply_to_message_id=payload.get("reply_to"),
+        notes=tuple(payload.get("notes", ())),
+        callback_id=payload.get("callback_id"),
+        card_version=payload.get("card_version"),
     )

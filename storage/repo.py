@@ -200,7 +200,18 @@ def store_inbound(
     ).scalar_one_or_none()
     if inserted is not None:
         return int(inserted), True, None
-    found = find_inbound(session, channel, chat_id, message_id)
+    # Lock the row: two processes handling the same stored message take turns, and the second
+    # sees it handled.
+    found = session.exec(
+        select(InboxMessage)
+        .where(
+            InboxMessage.channel == channel,
+            InboxMessage.chat_id == chat_id,
+            InboxMessage.message_id == message_id,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).first()
     assert found is not None and found.id is not None
     return found.id, found.processed_at is None, found.outcome
 
@@ -402,20 +413,53 @@ def enqueue_publish(
     return item
 
 
-def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) -> list[OutboxItem]:
-    """Take due pending items (or items whose worker's lease ran out) for this worker."""
-    candidates = session.exec(
+Lane = tuple[str, str]
+ORDERED_KINDS = ("message", "card")
+
+
+def lane_of(item: OutboxItem) -> Lane:
+    """Items in one lane go out one after another, in order: a chat's messages and cards, or
+    one story's publishing to one target. A button answer is a lane of its own."""
+    if item.kind == "publish":
+        return ("publish", f"{item.story_id}:{item.target}")
+    if item.kind == "callback":
+        return ("callback", item.recipient or "")
+    return (item.channel or "", item.recipient or "")
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    busy: frozenset[Lane] = frozenset(),
+    per_lane: int = 10,
+) -> list[OutboxItem]:
+    """Take due items for this worker, oldest first, keeping each chat's order.
+
+    An item is skipped while an earlier item of its chat is waiting for a retry or is held
+    by a worker (this one, ``busy``, or another whose lease has not run out), so a message
+    never overtakes one sent before it. At most ``per_lane`` items of a lane are taken at
+    once, so a slow chat cannot hold more than its lease can cover.
+    """
+    unfinished = session.exec(
         select(OutboxItem)
-        .where(
-            col(OutboxItem.status).in_(("pending", "in_progress")),
-            OutboxItem.next_attempt_at <= now,
-        )
-        .order_by(col(OutboxItem.next_attempt_at), col(OutboxItem.id))
-        .limit(limit)
+        .where(col(OutboxItem.status).in_(("pending", "in_progress")))
+        .order_by(col(OutboxItem.id))
+        .limit(5000)
     ).all()
+    blocked: set[Lane] = set(busy)
+    taken: dict[Lane, int] = {}
     claimed: list[OutboxItem] = []
-    for item in candidates:
-        if item.status == "in_progress" and item.claimed_until and item.claimed_until > now:
+    for item in unfinished:
+        lane = lane_of(item)
+        if lane in blocked:
+            continue
+        held = item.status == "in_progress" and item.claimed_until and item.claimed_until > now
+        if held or item.next_attempt_at > now or taken.get(lane, 0) >= per_lane:
+            if item.kind in ORDERED_KINDS or held:
+                blocked.add(lane)
             continue
         result = session.execute(
             update(OutboxItem)
@@ -425,10 +469,16 @@ def claim_due(session: Session, *, now: datetime, lease: timedelta, limit: int) 
                 col(OutboxItem.attempts) == item.attempts,
             )
             .values(status="in_progress", claimed_until=now + lease, attempts=item.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            session.refresh(item)
-            claimed.append(item)
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            blocked.add(lane)  # another worker took it: the rest of its lane is theirs too
+            continue
+        session.refresh(item)
+        claimed.append(item)
+        taken[lane] = taken.get(lane, 0) + 1
+        if len(claimed) >= limit:
+            break
     return claimed
 
 
@@ -468,19 +518,24 @@ def next_number(session: Session, name: str = "story") -> int:
 
 
 def story_by_number(session: Session, number: int) -> Story | None:
-    return session.exec(select(Story).where(Story.number == number)).first()
+    """The story, its row locked until commit (PostgreSQL): commands on one story take turns,
+    so a command always decides on what the previous one left (SQLite's write lock does the
+    same for the whole database)."""
+    return session.exec(select(Story).where(Story.number == number).with_for_update()).first()
 
 
 def story_by_message(session: Session, channel: str, chat_id: str, message_id: str) -> Story | None:
-    return session.exec(
-        select(Story)
-        .join(StoryMessage, col(StoryMessage.story_id) == col(Story.id))
-        .where(
+    """The story a chat message belongs to, its row locked like :func:`story_by_number`."""
+    story_id = session.exec(
+        select(StoryMessage.story_id).where(
             StoryMessage.channel == channel,
             StoryMessage.chat_id == chat_id,
             StoryMessage.message_id == message_id,
         )
     ).first()
+    if story_id is None:
+        return None
+    return session.exec(select(Story).where(Story.id == story_id).with_for_update()).first()
 
 
 def link_message(

@@ -79,6 +79,36 @@ def test_publish_and_send_back_at_once_exactly_one_wins(chat: Chat):
         assert len(transitions) == 1
 
 
+def test_two_new_versions_at_once_both_land_in_turn(chat: Chat):
+    for number in range(1, 4):
+        chat.send("rina", STORY)
+        chat.send("dedi", f"/sunting {number}")
+        outcomes = _race(
+            chat,
+            ("dedi", f"/revisi {number} Judul Dedi\nIsi dari Dedi."),
+            ("hendra", f"/revisi {number} Judul Hendra\nIsi dari Hendra."),
+        )
+        assert outcomes == ["add_version", "add_version"], outcomes
+        with chat.warta.db.transaction() as session:
+            found = repo.story_by_number(session, number)
+            assert found is not None and found.current_version == 3
+    chat.flush()
+
+
+def test_checklist_items_confirmed_at_once_still_verify(chat: Chat):
+    for number in range(1, 4):
+        chat.send("rina", STORY)
+        chat.send("dedi", f"/sunting {number}")
+        outcomes = _race(
+            chat, ("dedi", f"/verifikasi {number} fakta"), ("hendra", f"/verifikasi {number} nama")
+        )
+        assert sorted(outcomes) == ["checklist_progress", "verify"], outcomes
+        with chat.warta.db.transaction() as session:
+            found = repo.story_by_number(session, number)
+            assert found is not None and found.state == "verified"
+    chat.flush()
+
+
 def _snapshot(db_url: str, folder: Path) -> dict[str, list[tuple]]:
     warta = build(desk_settings(db_url, folder), messengers={})
     try:

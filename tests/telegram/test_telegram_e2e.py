@@ -214,6 +214,30 @@ async def test_forged_and_stale_buttons_are_refused(desk: Desk, tg):
     assert desk.story().state == "submitted"
 
 
+async def test_non_ascii_forged_button_is_refused_and_polling_goes_on(desk: Desk, tg):
+    tg.push_message(GROUP, RINA, text=STORY)
+    await desk.cycle()
+    tg.push_callback_query(GROUP, DEDI, desk.card()["message_id"], "/sunting 1|1|é")
+    tg.push_message(GROUP, DEDI, text="/siapa")
+    await desk.cycle()
+    assert "tidak dikenali" in tg.answered_callbacks[-1]["text"]
+    assert any("terdaftar sebagai Dedi" in t for t in desk.group_texts())
+    assert desk.story().state == "submitted"
+
+
+async def test_album_in_another_group_is_kept_but_not_answered(desk: Desk, tg):
+    other = -1005550001
+    tg.add_chat(other, "supergroup", title="Grup Lain")
+    tg.push_message(other, RINA, photo=[jpeg((1, 1, 1)), jpeg((2, 2, 2))], caption=STORY)
+    tg.push_message(other, RINA, text=STORY)
+    await desk.cycle()
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(Story)).all() == []
+        outcomes = sorted(row.outcome or "" for row in session.exec(select(InboxMessage)))
+    assert outcomes.count("foreign_chat") == 2
+    assert tg.messages_in(other, from_bot=True) == []
+
+
 async def test_update_fetched_but_not_stored_is_handled_exactly_once_after_restart(
     tmp_path: Path, tg
 ):
@@ -246,19 +270,25 @@ async def test_update_fetched_but_not_stored_is_handled_exactly_once_after_resta
     assert len(received) == 1
 
 
-async def test_429_delays_only_that_chat(desk: Desk, tg):
+async def test_429_delays_only_that_chat_and_keeps_its_order(desk: Desk, tg):
     tg.fail_next("sendMessage", chat_id=GROUP, retry_after=1)
     tg.push_message(GROUP, DEDI, text="/siapa")
+    tg.push_message(GROUP, DEDI, text="/bantuan")
     tg.push_message(RINA, RINA, text="/siapa")
     await desk.cycle()
+    await desk.warta.dispatcher.drain()
     assert any("Rina" in m.get("text", "") for m in tg.messages_in(RINA, from_bot=True))
-    assert desk.group_texts() == []
+    assert desk.group_texts() == []  # the second group message waits behind the first
     with desk.warta.db.transaction() as session:
-        waiting = session.exec(select(OutboxItem).where(OutboxItem.status == "pending")).one()
-    assert waiting.recipient == str(GROUP) and "wait 1" in (waiting.last_error or "")
+        waiting = session.exec(
+            select(OutboxItem).where(OutboxItem.status == "pending").order_by(OutboxItem.id)
+        ).all()
+    assert [item.recipient for item in waiting] == [str(GROUP), str(GROUP)]
+    assert "wait 1" in (waiting[0].last_error or "")
     await asyncio.sleep(1.1)
     await desk.warta.dispatcher.drain()
-    assert any("Dedi" in t for t in desk.group_texts())
+    texts = desk.group_texts()
+    assert len(texts) == 2 and "Dedi" in texts[0] and "Perintah yang dapat" in texts[1]
 
 
 async def test_long_text_is_split_at_the_limit(desk: Desk, tg):
