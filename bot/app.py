@@ -46,8 +46,11 @@ def desk_options(
 ) -> DeskOptions:
     if card_chats is None:
         telegram = settings.telegram
+        group = str(telegram.group_chat_id)
+        if telegram.cards_topic_id:
+            group = f"{group}:{telegram.cards_topic_id}"
         card_chats = (
-            (("telegram", str(telegram.group_chat_id)),)
+            (("telegram", group),)
             if telegram.enabled and telegram.group_chat_id is not None
             else ()
         )

@@ -205,6 +205,7 @@ class TelegramConfig(_Strict):
     enabled: bool = False
     token_env: str = "WARTA_TELEGRAM_TOKEN"
     group_chat_id: int | None = None
+    cards_topic_id: int | None = None
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = Field(default=30, ge=0, le=50)
     base_url: str | None = None

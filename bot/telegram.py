@@ -53,6 +53,17 @@ DOWNLOAD_ATTEMPTS = 3
 PRIVATE_COMMANDS = ("submit", "update", "versions", "status", "list", "help", "whoami")
 
 
+def chat_address(chat_id: int, thread_id: int | None) -> str:
+    """Warta's address of a chat: the chat id, with ``:topic`` for a forum topic, so that
+    replies and announcements about a story land in the topic it came from."""
+    return f"{chat_id}:{thread_id}" if thread_id else str(chat_id)
+
+
+def parse_address(address: str) -> tuple[int, int | None]:
+    chat, _, thread = address.partition(":")
+    return int(chat), int(thread) if thread else None
+
+
 def seconds_of(value: Any) -> float:
     """``retry_after`` is a number of seconds or a timedelta, depending on PTB's settings."""
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
@@ -186,11 +197,13 @@ class TelegramChannel:
     async def _from_message(self, message: Message) -> InboundMessage:
         chat = message.chat
         sender = message.from_user
-        media = await self._media_of(message)
-        notes = ("foreign_chat",) if self._foreign(chat.id, chat.type) else ()
+        foreign = self._foreign(chat.id, chat.type)
+        media = [] if foreign else await self._media_of(message)  # nothing to fetch for them
+        notes = ("foreign_chat",) if foreign else ()
+        thread = message.message_thread_id if message.is_topic_message else None
         return InboundMessage(
             channel=CHANNEL,
-            chat_id=str(chat.id),
+            chat_id=chat_address(chat.id, thread),
             message_id=str(message.message_id),
             sender=str(sender.id) if sender else f"chat:{chat.id}",
             sender_name=sender.full_name if sender else chat.title,
@@ -210,9 +223,14 @@ class TelegramChannel:
             return None
         chat = message.chat
         verified = self.signer.verify(query.data or "")
+        thread = (
+            message.message_thread_id
+            if isinstance(message, Message) and message.is_topic_message
+            else None
+        )
         base = InboundMessage(
             channel=CHANNEL,
-            chat_id=str(chat.id),
+            chat_id=chat_address(chat.id, thread),
             message_id=f"cb{query.id}",
             sender=str(query.from_user.id),
             sender_name=query.from_user.full_name,
@@ -285,8 +303,9 @@ class TelegramChannel:
 
     # -- outbound (the outbox dispatcher's Messenger) -----------------------------------------
 
-    async def _call(self, chat_id: str, call: Callable[[], Any]) -> Any:
+    async def _call(self, address: str, call: Callable[[], Any]) -> Any:
         """Make one Bot API call to a chat within the rate limits, translating errors."""
+        chat_id = address.partition(":")[0]
         await self.limiter.acquire(chat_id, is_group=chat_id.startswith("-"))
         try:
             return await call()
@@ -310,13 +329,18 @@ class TelegramChannel:
             sent = await self._send_part(recipient, part, reply)
             done.append(sent.message_id)
         self._sent_parts.pop(key, None)
+        if len(self._sent_parts) > 1000:  # partial sends of items that were given up on
+            self._sent_parts.clear()
         return str(done[-1]) if done else None
 
     async def _send_part(self, recipient: str, text: str, reply: ReplyParameters | None) -> Message:
+        chat_id, thread_id = parse_address(recipient)
+
         async def call(html: bool = True) -> Message:
             return await self.bot.send_message(
-                int(recipient),
+                chat_id,
                 text if html else html_to_plain(text),
+                message_thread_id=thread_id,
                 parse_mode=ParseMode.HTML if html else None,
                 reply_parameters=reply,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
@@ -346,13 +370,14 @@ class TelegramChannel:
             ]
         )
         text = split_message(text)[0]
+        chat_id, thread_id = parse_address(recipient)
         if message_id:
             try:
                 await self._call(
                     recipient,
                     lambda: self.bot.edit_message_text(
                         text,
-                        chat_id=int(recipient),
+                        chat_id=chat_id,
                         message_id=int(message_id),
                         parse_mode=ParseMode.HTML,
                         reply_markup=markup,
@@ -368,8 +393,9 @@ class TelegramChannel:
         sent = await self._call(
             recipient,
             lambda: self.bot.send_message(
-                int(recipient),
+                chat_id,
                 text,
+                message_thread_id=thread_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 link_preview_options=LinkPreviewOptions(is_disabled=True),

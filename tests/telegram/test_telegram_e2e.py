@@ -371,3 +371,39 @@ async def test_webhook_refuses_a_wrong_secret_and_stores_a_right_one(tmp_path: P
         thread.join(timeout=10)
         await warta.telegram.stop()
         warta.close()
+
+
+async def test_forum_topics_replies_stay_in_their_topic_and_cards_go_to_the_cards_topic(
+    tmp_path: Path,
+):
+    forum = -1007770001
+    with FakeTelegram() as fake:
+        fake.add_chat(forum, "supergroup", title="Redaksi (forum)", is_forum=True)
+        for user, name in ((RINA, "Rina"), (DEDI, "Dedi")):
+            fake.add_user(user, name)
+        config = settings(tmp_path, fake, group_chat_id=forum, cards_topic_id=3)
+        warta = build(config)
+        running = Desk(warta, fake)
+        await running.channel.start()
+        try:
+            fake.push_message(forum, RINA, text=STORY, message_thread_id=7)
+            await running.cycle()
+            sent = fake.messages_in(forum, from_bot=True)
+            receipt = next(m for m in sent if "sudah diterima" in m.get("text", ""))
+            card = next(m for m in sent if m.get("reply_markup"))
+            assert receipt.get("message_thread_id") == 7
+            assert card.get("message_thread_id") == 3
+            fake.push_message(
+                forum, DEDI, text="/sunting 1", reply_to_message_id=card["message_id"]
+            )
+            await running.cycle()
+            claimed = [
+                m
+                for m in fake.messages_in(forum, from_bot=True)
+                if "disunting oleh" in m.get("text", "")
+            ]
+            assert claimed and claimed[-1].get("message_thread_id") == 3
+            assert "(Dedi)" in fake.message(forum, card["message_id"])["text"]
+        finally:
+            await running.channel.stop()
+            warta.close()
