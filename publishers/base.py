@@ -16,6 +16,7 @@ class ArticlePhoto:
     mime: str
     caption: str | None = None
     filename: str | None = None
+    credit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,12 @@ class Article:
     photos: tuple[ArticlePhoto, ...]
     submitted_at: datetime
     published_at: datetime
+    tags: tuple[str, ...] = ()
+
+    @property
+    def lead(self) -> str:
+        """The first paragraph (the dateline and the news)."""
+        return next((p.strip() for p in self.body.split("\n") if p.strip()), "")
 
     @property
     def slug(self) -> str:
@@ -44,18 +51,21 @@ class PublishResult:
 
 
 class PublishError(Exception):
-    """A target said no; ``retryable`` tells the dispatcher whether trying again can help."""
+    """A target said no; ``retryable`` tells the dispatcher whether trying again can help, and
+    ``retry_after`` (seconds) how long the site asked it to wait (HTTP 429 Retry-After)."""
 
-    def __init__(self, message: str, *, retryable: bool) -> None:
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class Publisher(Protocol):
     name: str
 
-    async def publish(self, article: Article) -> PublishResult:
-        """Create the article on the target, or update the one a previous attempt made."""
+    async def publish(self, article: Article, *, remote_id: str | None = None) -> PublishResult:
+        """Create the article on the target, or update the post ``remote_id`` (or the one an
+        earlier, uncertain attempt made) instead of creating a second one."""
         ...
 
 

@@ -20,7 +20,7 @@ class FolderPublisher:
         self.root = root
         self.base_url = base_url.rstrip("/") + "/" if base_url else None
 
-    async def publish(self, article: Article) -> PublishResult:
+    async def publish(self, article: Article, *, remote_id: str | None = None) -> PublishResult:
         return await asyncio.to_thread(self._write, article)
 
     def _write(self, article: Article) -> PublishResult:
