@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import FolderTarget, Settings
+from bot.config import FolderTarget, ManualTarget, Settings
 from bot.outbox import Messenger, OutboxDispatcher
 from bot.telegram import TelegramChannel
 from handlers.desk import Clock, Desk, utc_now
@@ -13,6 +13,7 @@ from handlers.messages import ChecklistSpec, DeskOptions
 from handlers.render import Renderer
 from publishers.base import Publisher
 from publishers.folder import FolderPublisher
+from publishers.manual import ManualPublisher
 from storage import repo
 from storage.db import Database
 from storage.media import MediaStore
@@ -76,6 +77,8 @@ def build_publishers(settings: Settings) -> dict[str, Publisher]:
         match target:
             case FolderTarget():
                 publishers[target.name] = FolderPublisher(target.name, target.path, target.base_url)
+            case ManualTarget():
+                publishers[target.name] = ManualPublisher(target.name)
     return publishers
 
 

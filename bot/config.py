@@ -182,7 +182,16 @@ class FolderTarget(_Strict):
     base_url: str | None = None
 
 
-PublishTarget = FolderTarget
+class ManualTarget(_Strict):
+    """A site with no API (Info Publik's contributor form, say): operators paste the package
+    Warta sends them and report the live URL with /terbit."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["manual"]
+    label: str | None = None
+
+
+PublishTarget = Annotated[FolderTarget | ManualTarget, Field(discriminator="kind")]
 
 
 class PublishConfig(_Strict):
@@ -357,6 +366,8 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
         target.model_copy(
             update={"path": target.path if target.path.is_absolute() else base / target.path}
         )
+        if isinstance(target, FolderTarget)
+        else target
         for target in settings.publish.targets
     )
     telegram = settings.telegram

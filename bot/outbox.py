@@ -14,6 +14,7 @@ from typing import Protocol
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import Button
 from publishers.base import Article, ArticlePhoto, Publisher, PublishError
+from publishers.format import render_package
 from storage import repo
 from storage.db import Database
 from storage.media import MediaStore
@@ -142,7 +143,8 @@ class OutboxDispatcher:
             return False
         except (PublishError, PermanentSendError) as error:
             retryable = isinstance(error, PublishError) and error.retryable
-            await asyncio.to_thread(self._failed, item, str(error), retryable)
+            wait = error.retry_after if isinstance(error, PublishError) else None
+            await asyncio.to_thread(self._failed, item, str(error), retryable, wait)
             return False
         except Exception as error:
             log.warning("outbox %s (%s) failed: %r", item.id, item.kind, error)
@@ -188,8 +190,15 @@ class OutboxDispatcher:
         publisher = self.publishers.get(item.target or "")
         if publisher is None:
             raise PublishError(f"no publish target '{item.target}' is configured", retryable=False)
-        article = await asyncio.to_thread(self._article, item.story_id or 0)
-        result = await publisher.publish(article)
+        article, remote_id = await asyncio.to_thread(self._article, item)
+        if getattr(publisher, "manual", False):
+            # No API: the operators get a ready-to-paste package and report the live URL.
+            told = await asyncio.to_thread(
+                self.desk.manual_package, item.id or 0, render_package(article)
+            )
+            await asyncio.to_thread(self.desk.publish_waiting, item.id or 0, operators_told=told)
+            return
+        result = await publisher.publish(article, remote_id=remote_id)
         await asyncio.to_thread(
             self.desk.publish_succeeded,
             item.id or 0,
@@ -197,8 +206,11 @@ class OutboxDispatcher:
             remote_id=result.remote_id,
         )
 
-    def _article(self, story_id: int) -> Article:
+    def _article(self, item: OutboxItem) -> tuple[Article, str | None]:
+        """The story's current version as an article, and the target's post from before."""
+        story_id = item.story_id or 0
         with self.db.transaction() as session:
+            remote_id = repo.known_remote_id(session, story_id, item.target or "")
             story = session.get(Story, story_id)
             assert story is not None
             version = repo.current_text(session, story)
@@ -209,6 +221,7 @@ class OutboxDispatcher:
                     mime=media.mime,
                     caption=media.caption,
                     filename=media.filename,
+                    credit=reporter.name if reporter else None,
                 )
                 for media in repo.media_of(session, story_id)
                 if media.kind == "photo"
@@ -222,14 +235,17 @@ class OutboxDispatcher:
                 photos=photos,
                 submitted_at=story.created_at,
                 published_at=self.clock(),
-            )
+            ), remote_id
 
-    def _failed(self, item: OutboxItem, error: str, retryable: bool) -> None:
+    def _failed(
+        self, item: OutboxItem, error: str, retryable: bool, retry_after: float | None = None
+    ) -> None:
         retry_at: datetime | None = None
         if retryable and item.attempts < self.max_attempts:
-            retry_at = self.clock() + backoff(
-                item.attempts, base=self.base_delay, cap=self.max_delay
-            )
+            delay = backoff(item.attempts, base=self.base_delay, cap=self.max_delay)
+            if retry_after is not None:  # the site said how long to wait: at least that
+                delay = max(delay, timedelta(seconds=retry_after))
+            retry_at = self.clock() + delay
         self.desk.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
 
     def _retry_at(self, item: OutboxItem, error: str, seconds: float) -> None:

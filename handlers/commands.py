@@ -16,6 +16,7 @@ from workflow.lifecycle import (
     PEOPLE_ROLES,
     Decision,
     Refusal,
+    Refused,
     Role,
     StoryEvent,
     StoryState,
@@ -558,6 +559,137 @@ def _simple(turn: Turn, event: StoryEvent, message: str) -> None:
     turn.reply(message, story=story)
 
 
+# -- publishing targets -----------------------------------------------------------------------
+
+_URL = re.compile(r"^https?://\S+$")
+
+
+def _publishing(turn: Turn, usage: str) -> tuple[Story, str, list] | None:
+    """The story (which must be publishing, or published for /terbit) and its latest jobs."""
+    found = _story_from_args(turn, usage)
+    if found is None:
+        return None
+    story, rest = found
+    assert turn.person is not None
+    if not turn.person.roles & {Role.OPERATOR, Role.SECTION_HEAD}:
+        _refuse(
+            turn,
+            story,
+            Refusal(Refused.ROLE, StoryEvent.PUBLISH, roles=(Role.SECTION_HEAD, Role.OPERATOR)),
+        )
+        return None
+    jobs = repo.latest_publications(turn.session, story.id or 0)
+    if story.state != StoryState.PUBLISHING.value or not jobs:
+        turn.outcome = "not_publishing"
+        turn.reply("not_publishing", story=story)
+        return None
+    return story, rest, jobs
+
+
+def _job_for(turn: Turn, story: Story, jobs: list, target: str):
+    job = next((job for job in jobs if job.target == target), None)
+    if job is None:
+        turn.outcome = "unknown_target"
+        turn.reply("unknown_target", story=story, target=target, targets=[j.target for j in jobs])
+    return job
+
+
+def retry_publish(turn: Turn) -> None:
+    """Try failed targets again now: /ulang 12, or /ulang 12 portal for one target."""
+    found = _publishing(turn, "12 [situs]")
+    if found is None:
+        return
+    story, rest, jobs = found
+    wanted = rest.split()[0].lower() if rest.split() else None
+    if wanted and _job_for(turn, story, jobs, wanted) is None:
+        return
+    chosen = [
+        job
+        for job in jobs
+        if job.status in ("failed", "retrying") and (wanted is None or job.target == wanted)
+    ]
+    for job in chosen:
+        job.status, job.attempts, job.next_attempt_at = "pending", 0, turn.now
+        turn.session.add(job)
+    repo.audit(
+        turn.session,
+        story_id=story.id,
+        actor_id=turn.person.id if turn.person else None,
+        event="publish_retry",
+        now=turn.now,
+        detail={"targets": [job.target for job in chosen]},
+    )
+    turn.touch(story)
+    turn.outcome = "publish_retry" if chosen else "nothing_to_retry"
+    turn.reply("publish_retried", story=story, targets=[job.target for job in chosen])
+
+
+def abandon_target(turn: Turn) -> None:
+    """Give up on one site for this story, with the reason: /abaikan 12 infopublik situs mati."""
+    found = _publishing(turn, "12 <situs> <alasan>")
+    if found is None:
+        return
+    story, rest, jobs = found
+    target, _, reason = rest.partition(" ")
+    if not target or not reason.strip():
+        turn.outcome = "usage"
+        turn.reply("usage", command=turn.command, usage="12 <situs> <alasan>")
+        return
+    job = _job_for(turn, story, jobs, target.lower())
+    if job is None:
+        return
+    if job.status == "succeeded":
+        turn.outcome = "already_published"
+        turn.reply("target_already_done", story=story, target=job.target)
+        return
+    job.status, job.done_at, job.claimed_until = "abandoned", turn.now, None
+    job.result = {**job.result, "reason": reason.strip()}
+    turn.session.add(job)
+    _target_event(turn, story, "publish_abandoned", job.target, reason=reason.strip())
+    turn.outcome = "publish_abandoned"
+    turn.reply("target_abandoned", story=story, target=job.target, reason=reason.strip())
+    turn.desk.settle_publishing(turn.session, story, turn.now)
+
+
+def report_published(turn: Turn) -> None:
+    """Report the live address of a story on a site without an API: /terbit 12 infopublik URL."""
+    found = _publishing(turn, "12 <situs> <alamat>")
+    if found is None:
+        return
+    story, rest, jobs = found
+    parts = rest.split()
+    if len(parts) != 2:
+        turn.outcome = "usage"
+        turn.reply("usage", command=turn.command, usage="12 <situs> <alamat https://…>")
+        return
+    job = _job_for(turn, story, jobs, parts[0].lower())
+    if job is None:
+        return
+    if not _URL.match(parts[1]):
+        turn.outcome = "bad_url"
+        turn.reply("url_invalid", url=parts[1])
+        return
+    job.status, job.done_at, job.claimed_until = "succeeded", turn.now, None
+    job.result = {**job.result, "permalink": parts[1], "reported": True}
+    turn.session.add(job)
+    _target_event(turn, story, "publish_reported", job.target, url=parts[1])
+    turn.outcome = "publish_reported"
+    turn.reply("target_reported", story=story, target=job.target, url=parts[1])
+    turn.desk.settle_publishing(turn.session, story, turn.now)
+
+
+def _target_event(turn: Turn, story: Story, event: str, target: str | None, **detail: str) -> None:
+    repo.audit(
+        turn.session,
+        story_id=story.id,
+        actor_id=turn.person.id if turn.person else None,
+        event=event,
+        now=turn.now,
+        reason=detail.get("reason"),
+        detail={"target": target, **detail},
+    )
+
+
 # -- story cards ------------------------------------------------------------------------------
 
 # The buttons under a story's card in each state: (label in the templates, command alias, args).
@@ -647,6 +779,7 @@ def whoami(turn: Turn) -> None:
 _EVERYONE = None
 _PEOPLE = frozenset(PEOPLE_ROLES)
 _WRITERS = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.REPORTER})
+_PUBLISHERS = frozenset({Role.SECTION_HEAD, Role.OPERATOR})
 
 COMMANDS: tuple[Command, ...] = (
     Command("submit", "kirim", submit, "<judul>\n<isi berita>", event=StoryEvent.SUBMIT),
@@ -659,6 +792,9 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("spike", "batal", spike, "12 <alasan>", event=StoryEvent.SPIKE),
     Command("publish", "terbitkan", publish, "12", event=StoryEvent.PUBLISH),
+    Command("retry", "ulang", retry_publish, "12 [situs]", roles=_PUBLISHERS),
+    Command("abandon", "abaikan", abandon_target, "12 <situs> <alasan>", roles=_PUBLISHERS),
+    Command("published", "terbit", report_published, "12 <situs> <alamat>", roles=_PUBLISHERS),
     Command("release", "lepas", release, "12", event=StoryEvent.RELEASE),
     Command("archive", "arsipkan", archive, "12", event=StoryEvent.ARCHIVE),
     Command("status", "status", status, "12", roles=_PEOPLE),

@@ -17,12 +17,13 @@ from storage import repo
 from storage.db import Database
 from storage.media import MediaRejected, MediaStore
 from storage.models import InboxMessage, OutboxItem, Story
-from workflow.lifecycle import SYSTEM_ACTOR, Decision, Refusal, StoryEvent, decide
+from workflow.lifecycle import SYSTEM_ACTOR, Decision, Refusal, Role, StoryEvent, decide
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 STALE_RETRIES = 5
+DONE_PUBLISHING = ("succeeded", "abandoned")
 CHANNEL_PREFERENCE = ("telegram", "whatsapp", "email", "local")
 
 
@@ -389,26 +390,79 @@ class Desk:
         now = self.clock()
         item = session.get(OutboxItem, item_id)
         assert item is not None and item.story_id is not None
-        if item.status == "sent":
+        if item.status == "succeeded":
             return
-        item.status, item.done_at = "sent", now
+        item.status, item.done_at, item.claimed_until = "succeeded", now, None
         item.result = {**item.result, "permalink": permalink, "remote_id": remote_id}
         session.add(item)
         session.flush()
         story = session.get(Story, item.story_id)
         assert story is not None
-        publish_round = int(item.payload["round"])
-        round_items = repo.publish_round_items(session, story.id or 0, publish_round)
+        self.settle_publishing(session, story, now)
+
+    def settle_publishing(self, session: Session, story: Story, now: datetime) -> None:
+        """Redraw the card; when every target of the latest /publish succeeded or was
+        abandoned, the story is published and the group gets the links."""
         self.enqueue_cards(session, story, now)
-        if any(row.status != "sent" for row in round_items):
+        round_items = repo.latest_publications(session, story.id or 0)
+        if not round_items or any(row.status not in DONE_PUBLISHING for row in round_items):
             return
         decision = decide(repo.facts(story), StoryEvent.PUBLISH_SUCCEEDED, SYSTEM_ACTOR)
         if isinstance(decision, Refusal):
             log.warning("story #%s: %s", story.number, decision.message)
             return
         self.apply(session, story, decision, actor_id=None, now=now, reason=None)
-        links = [(row.target, row.result.get("permalink")) for row in round_items]
+        links = [
+            (row.target, row.result.get("permalink"))
+            for row in round_items
+            if row.status == "succeeded"
+        ]
         self.announce(session, story, "story_published", now=now, links=links)
+
+    def publish_waiting(self, item_id: int, *, operators_told: int) -> None:
+        """A manual target: the package went to the operators; wait for /terbit with the URL."""
+        with self.db.transaction() as session:
+            item = session.get(OutboxItem, item_id)
+            assert item is not None and item.story_id is not None
+            item.status, item.claimed_until = "waiting", None
+            item.result = {**item.result, "operators_told": operators_told}
+            session.add(item)
+            story = session.get(Story, item.story_id)
+            assert story is not None
+            self.enqueue_cards(session, story, self.clock())
+
+    def manual_package(self, item_id: int, article_text: str) -> int:
+        """Send a manual target's ready-to-paste package privately to every operator."""
+        with self.db.transaction() as session:
+            now = self.clock()
+            item = session.get(OutboxItem, item_id)
+            assert item is not None and item.story_id is not None
+            story = session.get(Story, item.story_id)
+            assert story is not None
+            told = 0
+            for operator in self.people.with_role(Role.OPERATOR):
+                channel = next((c for c in CHANNEL_PREFERENCE if c in operator.addresses), None)
+                if channel is None:
+                    continue
+                text = self.renderer.render(
+                    "manual_package",
+                    locale=self.renderer.locale_for(operator.locale),
+                    now=now,
+                    person=operator,
+                    story=story,
+                    target=item.target,
+                    package=article_text,
+                )
+                repo.enqueue_message(
+                    session,
+                    channel=channel,
+                    recipient=operator.addresses[channel],
+                    text=text,
+                    now=now,
+                    story_id=story.id,
+                )
+                told += 1
+            return told
 
     def delivery_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
         """Record a failed attempt: retried later, or given up (a message is dead-lettered, a
@@ -420,7 +474,7 @@ class Desk:
             item.last_error = error[:2000]
             item.claimed_until = None
             if retry_at is not None:
-                item.status, item.next_attempt_at = "pending", retry_at
+                item.status, item.next_attempt_at = "retrying", retry_at
             else:
                 item.status = "failed" if item.kind == "publish" else "dead"
                 item.done_at = now

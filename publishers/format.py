@@ -31,3 +31,19 @@ def render_article_html(article: Article, *, photo_urls: list[str]) -> str:
     return _ENV.get_template("article.html.j2").render(
         article=article, paragraphs=paragraphs(article.body), photo_urls=photo_urls
     )
+
+
+_TEXT_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=False,  # plain text; whoever shows it escapes it for its medium
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render_package(article: Article) -> str:
+    """A ready-to-paste package for a site without an API: title, body, photo captions."""
+    return _TEXT_ENV.get_template("package.txt.j2").render(
+        article=article, paragraphs=paragraphs(article.body)
+    )

@@ -348,7 +348,7 @@ def enqueue_card(
             OutboxItem.story_id == story_id,
             OutboxItem.channel == channel,
             OutboxItem.recipient == chat_id,
-            OutboxItem.status == "pending",
+            col(OutboxItem.status).in_(("pending", "retrying")),
         )
     ).first()
     if waiting is None:
@@ -398,6 +398,20 @@ def latest_publications(session: Session, story_id: int) -> list[OutboxItem]:
     return [job for job in jobs if int(job.payload.get("round", 0)) == latest]
 
 
+def known_remote_id(session: Session, story_id: int, target: str) -> str | None:
+    """The id of the post a target made for this story before (a correction updates it)."""
+    rows = session.exec(
+        select(OutboxItem)
+        .where(
+            OutboxItem.kind == "publish",
+            OutboxItem.story_id == story_id,
+            OutboxItem.target == target,
+        )
+        .order_by(col(OutboxItem.id).desc())
+    )
+    return next((str(r.result["remote_id"]) for r in rows if r.result.get("remote_id")), None)
+
+
 def enqueue_publish(
     session: Session, *, story_id: int, target: str, publish_round: int, now: datetime
 ) -> OutboxItem:
@@ -445,7 +459,7 @@ def claim_due(
     """
     unfinished = session.exec(
         select(OutboxItem)
-        .where(col(OutboxItem.status).in_(("pending", "in_progress")))
+        .where(col(OutboxItem.status).in_(("pending", "retrying", "in_progress")))
         .order_by(col(OutboxItem.id))
         .limit(5000)
     ).all()

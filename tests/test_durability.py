@@ -160,7 +160,7 @@ def test_restart_between_every_step_keeps_everything(db_url: str, tmp_path: Path
     final = _snapshot(db_url, tmp_path)
     assert final["stories"][0][1] == "archived"
     assert [v[1] for v in final["versions"]] == [1, 2]
-    assert all(status == "sent" for _, _, status, _, _ in final["outbox"])
+    assert all(status in ("sent", "succeeded") for _, _, status, _, _ in final["outbox"])
     assert [event for event, _, _ in final["audit"]] == [
         "submit",
         "claim",
@@ -247,7 +247,7 @@ def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str,
     assert flaky.said == []
     with warta.db.transaction() as session:
         item = session.exec(select(OutboxItem)).one()
-        assert item.status == "pending" and item.attempts == 1
+        assert item.status == "retrying" and item.attempts == 1
         assert "network is unreachable" in (item.last_error or "")
         assert item.next_attempt_at > clock()
     clock.advance(seconds=10)

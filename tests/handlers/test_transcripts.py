@@ -277,7 +277,7 @@ def test_correction_after_publish_reopens_and_republishes(chat: Chat):
     assert "sudah terbit" in replies[-1]
     with chat.warta.db.transaction() as session:
         jobs = [item for item in session.exec(select(OutboxItem)) if item.kind == "publish"]
-    assert [job.status for job in jobs] == ["sent", "sent"]
+    assert [job.status for job in jobs] == ["succeeded", "succeeded"]
     assert jobs[0].payload["round"] != jobs[1].payload["round"]
 
 
