@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bot.config import FolderTarget, ManualTarget, Settings
+from bot.config import (
+    EmailTarget,
+    FolderTarget,
+    ManualTarget,
+    Settings,
+    WebhookTarget,
+    WordPressTarget,
+)
 from bot.outbox import Messenger, OutboxDispatcher
 from bot.telegram import TelegramChannel
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import ChecklistSpec, DeskOptions
 from handlers.render import Renderer
 from publishers.base import Publisher
+from publishers.email import EmailPublisher
 from publishers.folder import FolderPublisher
 from publishers.manual import ManualPublisher
+from publishers.webhook import WebhookPublisher
+from publishers.wordpress import WordPressPublisher
 from storage import repo
 from storage.db import Database
 from storage.media import MediaStore
@@ -79,6 +89,39 @@ def build_publishers(settings: Settings) -> dict[str, Publisher]:
                 publishers[target.name] = FolderPublisher(target.name, target.path, target.base_url)
             case ManualTarget():
                 publishers[target.name] = ManualPublisher(target.name)
+            case WordPressTarget():
+                publishers[target.name] = WordPressPublisher(
+                    target.name,
+                    base_url=target.url,
+                    user=target.user,
+                    app_password=target.password.get_secret_value(),
+                    status=target.status,
+                    category=target.category,
+                    timeout=target.timeout.total_seconds(),
+                    max_photo_bytes=target.max_photo_bytes,
+                )
+            case EmailTarget():
+                publishers[target.name] = EmailPublisher(
+                    target.name,
+                    host=target.host,
+                    port=target.port,
+                    sender=target.sender,
+                    to=list(target.to),
+                    username=target.username,
+                    password=target.password.get_secret_value() or None,
+                    starttls=target.starttls,
+                    timeout=target.timeout.total_seconds(),
+                )
+            case WebhookTarget():
+                publishers[target.name] = WebhookPublisher(
+                    target.name,
+                    url=target.url,
+                    secret=target.secret.get_secret_value(),
+                    inline_photos=target.inline_photos,
+                    photo_base_url=target.photo_base_url,
+                    timeout=target.timeout.total_seconds(),
+                    max_photo_bytes=target.max_photo_bytes,
+                )
     return publishers
 
 

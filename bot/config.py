@@ -191,7 +191,63 @@ class ManualTarget(_Strict):
     label: str | None = None
 
 
-PublishTarget = Annotated[FolderTarget | ManualTarget, Field(discriminator="kind")]
+class WordPressTarget(_Strict):
+    """A WordPress site, through its REST API with an Application Password."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["wordpress"]
+    label: str | None = None
+    url: str = Field(pattern=r"^https?://")
+    user: str = Field(min_length=1)
+    password_env: str
+    status: Literal["publish", "draft"] = "publish"
+    category: str | None = None
+    max_photo_bytes: ByteSize = 10 * 1024**2
+    timeout: Duration = timedelta(seconds=20)
+    password: SecretStr = SecretStr("")
+
+
+class WebhookTarget(_Strict):
+    """Any CMS with a receiving endpoint: a JSON POST signed with HMAC-SHA256."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["webhook"]
+    label: str | None = None
+    url: str = Field(pattern=r"^https?://")
+    secret_env: str
+    inline_photos: bool = False
+    photo_base_url: str | None = None
+    max_photo_bytes: ByteSize = 4_000_000
+    timeout: Duration = timedelta(seconds=20)
+    secret: SecretStr = SecretStr("")
+
+
+class EmailTarget(_Strict):
+    """An editor desk that takes submissions by e-mail: the article with photos attached."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")
+    kind: Literal["email"]
+    label: str | None = None
+    host: str
+    port: int = Field(default=587, gt=0, lt=65536)
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    to: tuple[str, ...] = Field(min_length=1)
+    username: str | None = None
+    password_env: str | None = None
+    starttls: bool = True
+    timeout: Duration = timedelta(seconds=20)
+    password: SecretStr = SecretStr("")
+
+
+PublishTarget = Annotated[
+    FolderTarget | ManualTarget | WordPressTarget | WebhookTarget | EmailTarget,
+    Field(discriminator="kind"),
+]
+_SECRET_OF_KIND = {
+    "wordpress": ("password_env", "password"),
+    "webhook": ("secret_env", "secret"),
+    "email": ("password_env", "password"),
+}
 
 
 class PublishConfig(_Strict):
@@ -362,14 +418,26 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
         relative = url.removeprefix("sqlite:///")
         if relative and relative != ":memory:":
             url = f"sqlite:///{base / relative}"
-    targets = tuple(
-        target.model_copy(
-            update={"path": target.path if target.path.is_absolute() else base / target.path}
-        )
-        if isinstance(target, FolderTarget)
-        else target
-        for target in settings.publish.targets
-    )
+    targets = []
+    missing: list[str] = []
+    for target in settings.publish.targets:
+        if isinstance(target, FolderTarget):
+            path = target.path if target.path.is_absolute() else base / target.path
+            target = target.model_copy(update={"path": path})
+        elif target.kind in _SECRET_OF_KIND:
+            env_field, secret_field = _SECRET_OF_KIND[target.kind]
+            variable = getattr(target, env_field)
+            if variable:
+                value = environ.get(variable, "")
+                if not value:
+                    missing.append(
+                        f"publish.targets[{target.name}].{env_field}: the environment variable "
+                        f"{variable} is not set"
+                    )
+                target = target.model_copy(update={secret_field: SecretStr(value)})
+        targets.append(target)
+    if missing:
+        raise ConfigError("environment", missing)
     telegram = settings.telegram
     if telegram.enabled:
         token = environ.get(telegram.token_env, "")
@@ -397,7 +465,7 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
         update={
             "data_dir": data_dir,
             "database_url": SecretStr(url),
-            "publish": settings.publish.model_copy(update={"targets": targets}),
+            "publish": settings.publish.model_copy(update={"targets": tuple(targets)}),
             "telegram": telegram,
         }
     )

@@ -1,0 +1,143 @@
+"""/terbitkan end to end: one story to a real WordPress, a webhook receiver and an SMTP server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import httpx
+from sqlmodel import select
+
+from storage import repo
+from storage.models import OutboxItem
+from tests.publishers.test_email import smtp_server  # noqa: F401  (fixture)
+from tests.publishers.test_webhook import SECRET, receiver  # noqa: F401  (fixture)
+from tests.publishers.test_wordpress import wordpress  # noqa: F401  (fixture)
+from tests.support import GROUP, Chat, FakeClock, make_chat, photo
+
+STORY = """Pasar Murah Sembako di Kelurahan Menteng {tag}
+PALANGKA RAYA – Pemerintah Kota menggelar pasar murah sembako di Kelurahan Menteng.
+
+Sebanyak 500 paket disediakan untuk warga."""
+
+
+def three_targets(db_url: str, tmp_path: Path, wordpress, receiver, smtp_server) -> Chat:  # noqa: F811
+    environ = {"WP_PASS": wordpress["app_password"], "HOOK_SECRET": SECRET}
+    chat = make_chat(
+        db_url,
+        tmp_path,
+        clock=FakeClock(),
+        publish={
+            "max_attempts": 3,
+            "targets": [
+                {
+                    "name": "mediacenter",
+                    "kind": "wordpress",
+                    "url": wordpress["url"],
+                    "user": wordpress["user"],
+                    "password_env": "WP_PASS",
+                    "category": "Berita Kota",
+                    "password": environ["WP_PASS"],
+                },
+                {
+                    "name": "portal",
+                    "kind": "webhook",
+                    "url": receiver.url,
+                    "secret_env": "HOOK_SECRET",
+                    "inline_photos": True,
+                    "secret": SECRET,
+                },
+                {
+                    "name": "redaksi",
+                    "kind": "email",
+                    "host": smtp_server.host,
+                    "port": smtp_server.port,
+                    "sender": "warta@example.go.id",
+                    "to": ["redaksi@example.go.id"],
+                    "starttls": False,
+                },
+            ],
+        },
+    )
+    return chat
+
+
+def posts_with_slug(wordpress, slug: str) -> list[dict]:  # noqa: F811
+    response = httpx.get(
+        f"{wordpress['url']}/wp-json/wp/v2/posts",
+        params={"slug": slug, "status": "publish,draft", "context": "edit"},
+        auth=(wordpress["user"], wordpress["app_password"]),
+        timeout=20,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def test_publish_to_wordpress_webhook_and_email_at_once(
+    sqlite_url: str,
+    tmp_path: Path,
+    wordpress,  # noqa: F811
+    receiver,  # noqa: F811
+    smtp_server,  # noqa: F811
+):
+    tag = tmp_path.name[-8:]
+    chat = three_targets(sqlite_url, tmp_path, wordpress, receiver, smtp_server)
+    colors = ((200, 0, 0), (0, 200, 0), (0, 0, 200))
+    chat.send("rina", STORY.format(tag=tag), media=tuple(photo(c, f"Foto {c}") for c in colors))
+    chat.send("dedi", "/sunting 1")
+    chat.send("dedi", "/verifikasi 1 semua")
+    replies = chat.send("budi", "/terbitkan 1")
+    published = next(r for r in replies if "sudah terbit" in r)
+    assert "mediacenter: http://127.0.0.1:8089/" in published
+    assert "portal: https://portal.example/berita/1" in published
+    assert "redaksi: mailto:redaksi@example.go.id" in published
+    with chat.warta.db.transaction() as session:
+        jobs = repo.latest_publications(session, 1)
+        slug_post = next(j for j in jobs if j.target == "mediacenter").result["remote_id"]
+    post = httpx.get(
+        f"{wordpress['url']}/wp-json/wp/v2/posts/{slug_post}",
+        params={"context": "edit"},
+        auth=(wordpress["user"], wordpress["app_password"]),
+        timeout=20,
+    ).json()
+    assert post["featured_media"] and post["status"] == "publish"
+    assert len(receiver.received) == 1 and len(receiver.received[0].body) > 1000
+    assert len(smtp_server.recorder.delivered) == 1
+
+    # A crash after WordPress answered but before Warta committed: the job runs again.
+    with chat.warta.db.transaction() as session:
+        job = session.exec(select(OutboxItem).where(OutboxItem.target == "mediacenter")).one()
+        job.status, job.result = "pending", {}
+        session.add(job)
+        story = repo.story_by_number(session, 1)
+        assert story is not None
+        story.state = "publishing"
+        session.add(story)
+    asyncio.run(chat.warta.dispatcher.drain())
+    assert len(posts_with_slug(wordpress, post["slug"])) == 1
+    with chat.warta.db.transaction() as session:
+        job = session.exec(select(OutboxItem).where(OutboxItem.target == "mediacenter")).one()
+    assert job.status == "succeeded" and job.result["remote_id"] == slug_post
+    assert any("sudah terbit" in t for t in chat.to(GROUP) + chat.flush())
+    chat.warta.close()
+
+
+def test_wrong_wordpress_password_fails_at_once_without_a_retry_storm(
+    sqlite_url: str,
+    tmp_path: Path,
+    wordpress,  # noqa: F811
+    receiver,  # noqa: F811
+    smtp_server,  # noqa: F811
+):
+    bad = {**wordpress, "app_password": "salah salah salah salah"}
+    chat = three_targets(sqlite_url, tmp_path, bad, receiver, smtp_server)
+    chat.send("rina", STORY.format(tag="x"))
+    chat.send("dedi", "/sunting 1")
+    chat.send("dedi", "/verifikasi 1 semua")
+    replies = chat.send("budi", "/terbitkan 1")
+    failure = next(r for r in replies if "gagal diterbitkan ke mediacenter" in r)
+    assert "credentials of user warta" in failure and "salah" not in failure
+    with chat.warta.db.transaction() as session:
+        job = session.exec(select(OutboxItem).where(OutboxItem.target == "mediacenter")).one()
+    assert job.status == "failed" and job.attempts == 1
+    chat.warta.close()
