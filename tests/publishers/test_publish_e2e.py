@@ -141,3 +141,51 @@ def test_wrong_wordpress_password_fails_at_once_without_a_retry_storm(
         job = session.exec(select(OutboxItem).where(OutboxItem.target == "mediacenter")).one()
     assert job.status == "failed" and job.attempts == 1
     chat.warta.close()
+
+
+def test_429_waits_at_least_retry_after_then_succeeds(
+    sqlite_url: str,
+    tmp_path: Path,
+    wordpress,  # noqa: F811
+    receiver,  # noqa: F811
+    smtp_server,  # noqa: F811
+):
+    from tests.publishers.test_webhook import Reply
+
+    receiver.script.append(Reply(429, b"slow down", {"Retry-After": "120"}))
+    chat = three_targets(sqlite_url, tmp_path, wordpress, receiver, smtp_server)
+    chat.send("rina", STORY.format(tag="retry"))
+    chat.send("dedi", "/sunting 1")
+    chat.send("dedi", "/verifikasi 1 semua")
+    chat.send("budi", "/terbitkan 1")
+    with chat.warta.db.transaction() as session:
+        job = session.exec(select(OutboxItem).where(OutboxItem.target == "portal")).one()
+    assert job.status == "retrying"
+    assert (job.next_attempt_at - chat.clock()).total_seconds() >= 120
+    chat.clock.advance(seconds=60)
+    chat.flush()
+    assert len(receiver.received) == 1  # not before Retry-After
+    chat.clock.advance(seconds=61)
+    replies = chat.flush()
+    assert len(receiver.received) == 2 and any("sudah terbit" in r for r in replies)
+    chat.warta.close()
+
+
+def test_folder_copies_carry_no_location(sqlite_url: str, tmp_path: Path):
+    from PIL import Image
+
+    from handlers.messages import InboundMedia
+    from tests.publishers.test_webhook import jpeg_with_gps
+
+    source = jpeg_with_gps(tmp_path / "gps.jpg")
+    chat = make_chat(sqlite_url, tmp_path)
+    media = (InboundMedia(kind="photo", data=source.read_bytes(), filename="gps.jpg"),)
+    chat.send("rina", STORY.format(tag="gps"), media=media)
+    chat.send("dedi", "/sunting 1")
+    chat.send("dedi", "/verifikasi 1 semua")
+    chat.send("budi", "/terbitkan 1")
+    copies = list((tmp_path / "pub").rglob("foto-1.*"))
+    assert len(copies) == 1
+    with Image.open(copies[0]) as image:
+        assert not image.getexif().get_ifd(0x8825)  # no GPS block
+    chat.warta.close()
