@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import threading
 import time
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -204,7 +205,9 @@ def run(rounds: int, delay: float) -> dict[str, Any]:
                     ).one()
                 from storage.models import OutboxItem
 
-                item = OutboxItem(kind="publish", story_id=story_id, target="")
+                item = OutboxItem(
+                    kind="publish", story_id=story_id, target="", created_at=datetime.now(UTC)
+                )
                 started = time.perf_counter()
                 for publisher in warta.publishers.values():
                     item.target = publisher.name

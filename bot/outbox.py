@@ -193,10 +193,7 @@ class OutboxDispatcher:
         article, remote_id = await asyncio.to_thread(self._article, item)
         if getattr(publisher, "manual", False):
             # No API: the operators get a ready-to-paste package and report the live URL.
-            told = await asyncio.to_thread(
-                self.desk.manual_package, item.id or 0, render_package(article)
-            )
-            await asyncio.to_thread(self.desk.publish_waiting, item.id or 0, operators_told=told)
+            await asyncio.to_thread(self.desk.manual_package, item.id or 0, render_package(article))
             return
         result = await publisher.publish(article, remote_id=remote_id)
         await asyncio.to_thread(
@@ -211,6 +208,7 @@ class OutboxDispatcher:
         story_id = item.story_id or 0
         with self.db.transaction() as session:
             remote_id = repo.known_remote_id(session, story_id, item.target or "")
+            first = repo.versions(session, story_id)[0]
             story = session.get(Story, story_id)
             assert story is not None
             version = repo.current_text(session, story)
@@ -234,7 +232,10 @@ class OutboxDispatcher:
                 reporter=reporter.name if reporter else "",
                 photos=photos,
                 submitted_at=story.created_at,
-                published_at=self.clock(),
+                original_title=first.title,
+                # The moment of /terbitkan: the same for every retry, so a retry sends the
+                # same article (a webhook's Idempotency-Key promises identical bytes).
+                published_at=item.created_at,
             ), remote_id
 
     def _failed(

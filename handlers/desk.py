@@ -390,7 +390,9 @@ class Desk:
         now = self.clock()
         item = session.get(OutboxItem, item_id)
         assert item is not None and item.story_id is not None
-        if item.status == "succeeded":
+        if item.status != "in_progress":
+            # An operator decided meanwhile (/abaikan, /terbit): their decision stands.
+            log.info("outbox %s is %s; the attempt's success is not recorded", item_id, item.status)
             return
         item.status, item.done_at, item.claimed_until = "succeeded", now, None
         item.result = {**item.result, "permalink": permalink, "remote_id": remote_id}
@@ -419,24 +421,15 @@ class Desk:
         ]
         self.announce(session, story, "story_published", now=now, links=links)
 
-    def publish_waiting(self, item_id: int, *, operators_told: int) -> None:
-        """A manual target: the package went to the operators; wait for /terbit with the URL."""
-        with self.db.transaction() as session:
-            item = session.get(OutboxItem, item_id)
-            assert item is not None and item.story_id is not None
-            item.status, item.claimed_until = "waiting", None
-            item.result = {**item.result, "operators_told": operators_told}
-            session.add(item)
-            story = session.get(Story, item.story_id)
-            assert story is not None
-            self.enqueue_cards(session, story, self.clock())
-
-    def manual_package(self, item_id: int, article_text: str) -> int:
-        """Send a manual target's ready-to-paste package privately to every operator."""
+    def manual_package(self, item_id: int, package: str) -> int:
+        """A manual target: send the ready-to-paste package privately to every operator and
+        wait for /terbit with the URL (one transaction, so a crash cannot send it twice)."""
         with self.db.transaction() as session:
             now = self.clock()
             item = session.get(OutboxItem, item_id)
             assert item is not None and item.story_id is not None
+            if item.status != "in_progress":
+                return 0
             story = session.get(Story, item.story_id)
             assert story is not None
             told = 0
@@ -451,7 +444,7 @@ class Desk:
                     person=operator,
                     story=story,
                     target=item.target,
-                    package=article_text,
+                    package=package,
                 )
                 repo.enqueue_message(
                     session,
@@ -462,6 +455,12 @@ class Desk:
                     story_id=story.id,
                 )
                 told += 1
+            item.status, item.claimed_until = "waiting", None
+            item.result = {**item.result, "operators_told": told}
+            session.add(item)
+            if told == 0:
+                self.announce(session, story, "manual_nobody", now=now, target=item.target)
+            self.enqueue_cards(session, story, now)
             return told
 
     def delivery_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
@@ -471,6 +470,8 @@ class Desk:
             now = self.clock()
             item = session.get(OutboxItem, item_id)
             assert item is not None
+            if item.status != "in_progress":
+                return  # an operator abandoned or reported it meanwhile
             item.last_error = error[:2000]
             item.claimed_until = None
             if retry_at is not None:

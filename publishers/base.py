@@ -32,6 +32,9 @@ class Article:
     submitted_at: datetime
     published_at: datetime
     tags: tuple[str, ...] = ()
+    original_title: str | None = None
+    """The title of the story's first version: the slug is made from it, so that corrections
+    that change the title still find the same post."""
 
     @property
     def lead(self) -> str:
@@ -41,7 +44,7 @@ class Article:
     @property
     def slug(self) -> str:
         """Stable per story, so a retry or a correction finds the same post."""
-        return f"{self.story_number}-{slugify(self.title)}"[:80].rstrip("-")
+        return f"{self.story_number}-{slugify(self.original_title or self.title)}"[:80].rstrip("-")
 
 
 @dataclass(frozen=True)

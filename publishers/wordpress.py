@@ -240,9 +240,12 @@ class _Session:
             try:
                 return response.json()
             except ValueError:
+                # An HTML page where the REST API should be: a wrong url, or a site without
+                # pretty permalinks. Trying again will not help.
                 raise PublishError(
-                    f"WordPress answered {response.status_code} without JSON ({action})",
-                    retryable=True,
+                    f"{response.url} answered {response.status_code} without JSON ({action}); "
+                    "check the target's url",
+                    retryable=False,
                 ) from None
         raise self._error(response, action)
 
@@ -256,7 +259,7 @@ class _Session:
                 retryable=True,
                 retry_after=_retry_after(response.headers.get("Retry-After")),
             )
-        if status >= 500:
+        if status >= 500 or status == 408:
             return PublishError(
                 f"WordPress failed with {status} ({action}, {detail})", retryable=True
             )

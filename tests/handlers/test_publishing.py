@@ -102,3 +102,23 @@ def test_abandon_one_site_completes_publishing_and_needs_a_reason(db_url: str, t
     assert statuses == ["abandoned", "abandoned", "succeeded"]
     assert "tidak sedang diterbitkan" in chat.send("budi", "/ulang 1")[0]
     chat.warta.close()
+
+
+def test_an_operators_decision_stands_against_an_attempt_still_running(db_url: str, tmp_path: Path):
+    from datetime import timedelta
+
+    clock = FakeClock()
+    chat = desk_with_targets(db_url, tmp_path, clock)
+    verified(chat)
+    chat.send("budi", "/terbitkan 1")
+    clock.advance(hours=1)
+    with chat.warta.db.transaction() as session:  # a worker takes the portal job again...
+        taken = repo.claim_due(session, now=clock(), lease=timedelta(minutes=5), limit=10)
+    portal = next(job for job in taken if job.target == "portal")
+    chat.send("budi", "/abaikan 1 portal situs sedang migrasi")  # ...the operator gives up...
+    chat.desk.delivery_failed(portal.id or 0, error="503", retry_at=clock() + timedelta(hours=1))
+    chat.desk.publish_succeeded(portal.id or 0, permalink="https://late", remote_id="9")
+    state = jobs(chat)
+    assert state["portal"].status == "abandoned"  # ...and the late attempt changes nothing
+    assert state["portal"].result.get("permalink") is None
+    chat.warta.close()
