@@ -258,17 +258,7 @@ class Desk:
             try:
                 with self.db.transaction() as session:
                     now = self.clock()
-                    inbox_id, pending, outcome = repo.store_inbound(
-                        session,
-                        channel=msg.channel,
-                        chat_id=msg.chat_id,
-                        message_id=msg.message_id,
-                        sender=msg.sender,
-                        text=msg.text,
-                        payload=payload,
-                        now=now,
-                        group_id=msg.group_id,
-                    )
+                    inbox_id, pending, outcome = self._store(session, msg, payload, now)
                     if not pending:
                         return Receipt(inbox_id, duplicate=True, outcome=outcome)
                     if msg.group_id:
@@ -322,22 +312,28 @@ class Desk:
             self._handle(msg, payload, also_finish=tuple(part.id or 0 for part in rest))
         return len(ready)
 
+    def _store(
+        self, session: Session, msg: InboundMessage, payload: dict[str, Any], now: datetime
+    ) -> tuple[int, bool, str | None]:
+        return repo.store_inbound(
+            session,
+            channel=msg.channel,
+            chat_id=msg.chat_id,
+            message_id=msg.message_id,
+            sender=msg.sender,
+            text=msg.text,
+            payload=payload,
+            now=now,
+            group_id=msg.group_id,
+        )
+
     def _failed(
         self, msg: InboundMessage, payload: dict[str, Any], also_finish: tuple[int, ...] = ()
     ) -> Receipt:
         """Keep a message whose handling failed, with outcome ``error``, and apologise."""
         with self.db.transaction() as session:
             now = self.clock()
-            inbox_id, pending, outcome = repo.store_inbound(
-                session,
-                channel=msg.channel,
-                chat_id=msg.chat_id,
-                message_id=msg.message_id,
-                sender=msg.sender,
-                text=msg.text,
-                payload=payload,
-                now=now,
-            )
+            inbox_id, pending, outcome = self._store(session, msg, payload, now)
             if not pending:
                 return Receipt(inbox_id, duplicate=True, outcome=outcome)
             repo.finish_inbound(session, inbox_id, outcome="error", now=now)

@@ -13,14 +13,19 @@ import hashlib
 import hmac
 import json
 import time
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import httpx
 
-from publishers.base import Article, ArticlePhoto, PublishError, PublishResult
+from publishers.base import (
+    Article,
+    ArticlePhoto,
+    PublishError,
+    PublishResult,
+    retry_after_seconds,
+)
 from publishers.images import PhotoTooLargeError, prepare_photo, renamed_for
 from publishers.sanitize import article_body_html, article_body_text
 
@@ -213,18 +218,4 @@ def _trimmed(text: str) -> str:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date counted from now."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, when.timestamp() - time.time())
+    return retry_after_seconds(response.headers.get("retry-after"))

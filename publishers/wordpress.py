@@ -13,13 +13,17 @@ from __future__ import annotations
 import asyncio
 import html
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
 import httpx
 
-from publishers.base import Article, ArticlePhoto, PublishError, PublishResult
+from publishers.base import (
+    Article,
+    ArticlePhoto,
+    PublishError,
+    PublishResult,
+    retry_after_seconds,
+)
 from publishers.format import paragraphs
 from publishers.images import PhotoTooLargeError, prepare_photo
 from publishers.sanitize import clean_html
@@ -347,19 +351,7 @@ def _error_details(response: httpx.Response) -> tuple[str, str]:
 
 
 def _retry_after(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return retry_after_seconds(value)
 
 
 def _unique(names: tuple[str, ...]) -> list[str]:
