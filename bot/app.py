@@ -14,10 +14,12 @@ from bot.config import (
     WordPressTarget,
 )
 from bot.outbox import Messenger, OutboxDispatcher
+from bot.scheduler import AlarmClock
 from bot.telegram import TelegramChannel
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import ChecklistSpec, DeskOptions
 from handlers.render import Renderer
+from handlers.watch import Watch
 from publishers.base import Publisher
 from publishers.email import EmailPublisher
 from publishers.folder import FolderPublisher
@@ -40,6 +42,8 @@ class Warta:
     publishers: dict[str, Publisher]
     dispatcher: OutboxDispatcher
     telegram: TelegramChannel | None = None
+    watch: Watch | None = None
+    alarms: AlarmClock | None = None
 
     def recover(self) -> int:
         """Handle messages that were stored but not handled when Warta last stopped."""
@@ -68,7 +72,7 @@ def desk_options(
     return DeskOptions(
         tz=settings.zone,
         locale=settings.locale,
-        windows=settings.sla.windows(),
+        sla=settings.sla_policy(),
         checklist=tuple(
             ChecklistSpec(key=item.key, labels=dict(item.label), required=item.required)
             for item in settings.verification.checklist
@@ -78,6 +82,10 @@ def desk_options(
         max_title_chars=settings.limits.max_title_chars,
         max_photos=settings.limits.max_photos,
         card_chats=card_chats,
+        remind_in=settings.sla.notify,
+        missed=settings.sla.missed,
+        late_after=settings.sla.late_after,
+        digest_at=settings.sla.digest_at,
     )
 
 
@@ -162,4 +170,24 @@ def build(
         clock=clock,
         max_attempts=settings.publish.max_attempts,
     )
-    return Warta(settings, db, media, renderer, desk, publishers, dispatcher, telegram)
+    watch = Watch(desk)
+    alarms = AlarmClock(
+        watch,
+        db=db,
+        sweep_every=settings.sla.sweep_every,
+        lease_ttl=settings.sla.leader_lease,
+        clock=clock,
+    )
+    desk.listeners.append(alarms.nudge)
+    return Warta(
+        settings,
+        db,
+        media,
+        renderer,
+        desk,
+        publishers,
+        dispatcher,
+        telegram,
+        watch=watch,
+        alarms=alarms,
+    )

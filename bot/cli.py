@@ -41,6 +41,13 @@ def cmd_check(args: argparse.Namespace) -> int:
         for step, window in settings.sla.windows().items()
     )
     print(f"  SLA         {windows}")
+    sla = settings.sla
+    reminders = ", ".join(point.key for point in sla.reminders) or "none"
+    paused = ", ".join(step.value for step in sla.working_hours_only) or "none"
+    print(f"  reminders   at {reminders}, to the {' and '.join(sla.notify)}; missed: {sla.missed}")
+    print(f"  office time {settings.calendar.working_hours} (clock paused for: {paused})")
+    digest_at = sla.digest_at.strftime("%H.%M") if sla.digest_at else "off"
+    print(f"  digest      {digest_at}; holidays: {settings.calendar.holidays}")
     items = ", ".join(
         item.key + ("" if item.required else " (optional)")
         for item in settings.verification.checklist
@@ -112,6 +119,29 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         print(f"Warta is running ({settings.telegram.mode}); stop with Ctrl-C.")
         run_forever(warta)
+    finally:
+        warta.close()
+    return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from datetime import date, datetime, timedelta
+
+    from bot.app import build
+
+    settings = _load(args.config)
+    if args.date:
+        try:
+            day = date.fromisoformat(args.date)
+        except ValueError:
+            print(f"warta: '{args.date}' is not a date like 2026-12-02", file=sys.stderr)
+            return 2
+    else:
+        day = datetime.now(settings.zone).date() - timedelta(days=1)
+    warta = build(settings)
+    try:
+        assert warta.watch is not None
+        print(warta.watch.digest_text(day, locale=args.locale, plain=True))
     finally:
         warta.close()
     return 0
@@ -208,6 +238,10 @@ def parser() -> argparse.ArgumentParser:
     demo.set_defaults(run=cmd_demo)
     run = add("run", "serve the desk: chat channels, outbox, reminders and the HTTP server")
     run.set_defaults(run=cmd_run)
+    digest = add("digest", "print the section head's daily digest of a day (default yesterday)")
+    digest.add_argument("--date", help="the day the digest reports on, YYYY-MM-DD")
+    digest.add_argument("--locale", choices=("id", "en"), default=None)
+    digest.set_defaults(run=cmd_digest)
     telegram = add("telegram", "Telegram set-up helpers")
     telegram.add_argument("action", choices=("whereami",), help="list the chats the bot can see")
     telegram.set_defaults(run=cmd_telegram)

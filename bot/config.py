@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,8 +22,14 @@ from pydantic import (
     model_validator,
 )
 
+from workflow.calendar import (
+    BusinessCalendar,
+    ClockMode,
+    indonesian_holidays,
+    parse_working_hours,
+)
 from workflow.lifecycle import PEOPLE_ROLES, Role
-from workflow.sla import Step
+from workflow.sla import ReminderPoint, SlaPolicy, Step
 
 LOCALES = ("id", "en")
 Locale = Literal["id", "en"]
@@ -109,10 +115,103 @@ class LimitsConfig(_Strict):
     max_photos: int = Field(default=20, gt=0)
 
 
+def parse_clock_time(value: Any) -> time:
+    """Read ``07.00`` or ``07:00`` (YAML reads an unquoted 07:00 as 420 minutes: also fine)."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
+        return time(value // 60, value % 60)
+    match = re.fullmatch(r"\s*(\d{1,2})[.:](\d{2})\s*", str(value))
+    if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
+        raise ValueError(f"'{value}' is not a time of day; write it like 07.00")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_reminder_point(value: Any) -> ReminderPoint:
+    """Read ``50%`` (a share of the window) or ``30m before`` / ``30m sebelum``."""
+    if isinstance(value, ReminderPoint):
+        return value
+    text = str(value).strip().lower()
+    if text.endswith("%"):
+        try:
+            return ReminderPoint(fraction=float(text[:-1].strip()) / 100)
+        except ValueError as problem:
+            raise ValueError(f"'{value}': {problem}") from None
+    for word in (" before", " sebelum"):
+        if text.endswith(word):
+            return ReminderPoint(before=parse_duration(text.removesuffix(word)))
+    raise ValueError(f"'{value}' is not a reminder point; write it like 50% or '30m before'")
+
+
+ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
+Point = Annotated[ReminderPoint, BeforeValidator(parse_reminder_point)]
+
+
+class CalendarConfig(_Strict):
+    """Working hours and days off, for steps whose clock runs only in working hours and for
+    the end of the next working day (H+1)."""
+
+    working_hours: dict[str, str | None] = {"mon-thu": "07.30-16.00", "fri": "07.30-16.30"}
+    holidays: Literal["indonesia", "none"] = "indonesia"
+    holiday_categories: tuple[Literal["public", "government"], ...] = ("public", "government")
+    extra_days_off: dict[date, str] = {}
+    extra_working_days: tuple[date, ...] = ()
+
+    @field_validator("working_hours")
+    @classmethod
+    def _readable_hours(cls, spec: dict[str, str | None]) -> dict[str, str | None]:
+        BusinessCalendar(tz=ZoneInfo("UTC"), hours=parse_working_hours(spec))
+        return spec
+
+    def build(self, tz: ZoneInfo) -> BusinessCalendar:
+        days_off = (
+            indonesian_holidays(categories=self.holiday_categories)
+            if self.holidays == "indonesia"
+            else frozenset()
+        )
+        return BusinessCalendar(
+            tz=tz,
+            hours=parse_working_hours(self.working_hours),
+            days_off=days_off,
+            extra_days_off=dict(self.extra_days_off),
+            extra_working_days=frozenset(self.extra_working_days),
+        )
+
+
 class SlaConfig(_Strict):
     submission: Duration = timedelta(hours=1)
     editing: Duration = timedelta(hours=3)
     publishing: Duration = timedelta(hours=2)
+    working_hours_only: tuple[Step, ...] = (Step.DOCUMENTATION,)
+    reminders: tuple[Point, ...] = (ReminderPoint(fraction=0.5), ReminderPoint(fraction=0.8))
+    reminders_per_step: dict[Step, tuple[Point, ...]] = {}
+    notify: tuple[Literal["group", "private"], ...] = ("group", "private")
+    missed: Literal["late", "fold"] = "late"
+    late_after: Duration = timedelta(minutes=5)
+    sweep_every: Duration = timedelta(seconds=20)
+    leader_lease: Duration = timedelta(seconds=60)
+    digest_at: ClockTime | None = time(7, 0)
+
+    @field_validator("notify")
+    @classmethod
+    def _somewhere(cls, where: tuple[str, ...]) -> tuple[str, ...]:
+        if not where:
+            raise ValueError("say where reminders go: group, private or both")
+        return where
+
+    @field_validator("digest_at", mode="before")
+    @classmethod
+    def _digest_off(cls, value: Any) -> Any:
+        return None if value is False or str(value).lower() in ("off", "none") else value
+
+    @model_validator(mode="after")
+    def _lease_outlives_a_sweep(self) -> SlaConfig:
+        if self.sweep_every >= self.leader_lease:
+            raise ValueError(
+                "sla.sweep_every must be shorter than sla.leader_lease (the leader renews its "
+                "lease on every sweep)"
+            )
+        return self
 
     def windows(self) -> dict[Step, timedelta]:
         return {
@@ -120,6 +219,19 @@ class SlaConfig(_Strict):
             Step.EDITING: self.editing,
             Step.PUBLISHING: self.publishing,
         }
+
+    def policy(self, calendar: BusinessCalendar) -> SlaPolicy:
+        return SlaPolicy(
+            calendar=calendar,
+            windows=self.windows(),
+            clocks={
+                step: ClockMode.WORKING_HOURS
+                if step in self.working_hours_only
+                else ClockMode.ALWAYS
+                for step in Step
+            },
+            reminders={step: self.reminders_per_step.get(step, self.reminders) for step in Step},
+        )
 
 
 class ChecklistItem(_Strict):
@@ -305,6 +417,7 @@ class Settings(_Strict):
     media: MediaConfig = MediaConfig()
     limits: LimitsConfig = LimitsConfig()
     sla: SlaConfig = SlaConfig()
+    calendar: CalendarConfig = CalendarConfig()
     verification: VerificationConfig = VerificationConfig()
     people: tuple[PersonConfig, ...] = ()
     publish: PublishConfig = PublishConfig()
@@ -340,6 +453,9 @@ class Settings(_Strict):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def sla_policy(self) -> SlaPolicy:
+        return self.sla.policy(self.calendar.build(self.zone))
 
     @property
     def media_dir(self) -> Path:

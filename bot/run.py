@@ -48,6 +48,8 @@ async def serve(warta: Warta, stop: asyncio.Event) -> None:
     recovered = await asyncio.to_thread(warta.recover)
     if recovered:
         log.info("handled %d message(s) stored before the last stop", recovered)
+    if warta.alarms is not None:
+        await warta.alarms.start()
     tasks = [
         asyncio.create_task(warta.dispatcher.run_forever(stop)),
         asyncio.create_task(albums_forever(warta, stop)),
@@ -71,6 +73,8 @@ async def serve(warta: Warta, stop: asyncio.Event) -> None:
         await stop.wait()
     finally:
         server.should_exit = True
+        if warta.alarms is not None:
+            await warta.alarms.stop()
         await asyncio.gather(*tasks, return_exceptions=True)
         if warta.telegram is not None:
             with contextlib.suppress(TelegramError):

@@ -6,12 +6,16 @@ import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from handlers.desk import Turn
 from handlers.messages import Button
 from handlers.render import Renderer
 from storage import repo
 from storage.models import Story
+
+if TYPE_CHECKING:
+    from handlers.watch import Watch
 from workflow.lifecycle import (
     PEOPLE_ROLES,
     Decision,
@@ -80,6 +84,10 @@ def route(turn: Turn) -> None:
             return
         if turn.person is None and command.name not in ("help", "whoami"):
             _not_registered(turn)
+            return
+        if command.event is None and turn.person and not command.visible_to(turn.person.roles):
+            turn.outcome = "not_allowed"
+            turn.reply("command_not_allowed", command=command, roles=command.allowed_roles())
             return
         command.handler(turn)
         return
@@ -293,8 +301,7 @@ def submit(turn: Turn) -> None:
         channel=turn.msg.channel,
         chat_id=turn.msg.chat_id,
         now=turn.now,
-        windows=turn.options.windows,
-        tz=turn.options.tz,
+        policy=turn.options.sla,
     )
     added, refused = _attach_media(turn, story)
     _link_origin(turn, story)
@@ -762,6 +769,32 @@ def list_open(turn: Turn) -> None:
     turn.reply("story_list", stories=stories, people=people)
 
 
+def late(turn: Turn) -> None:
+    """List what is past its deadline or due within the hour, most urgent first."""
+    turn.outcome = "late"
+    turn.reply("late_list", **_watch(turn).late_values(turn.session, turn.now))
+
+
+def digest(turn: Turn) -> None:
+    """Show the daily digest: yesterday's, or of the day asked for."""
+    from handlers.watch import digest_day
+
+    today = turn.now.astimezone(turn.options.tz).date()
+    day = digest_day(turn.args, today=today)
+    if day is None:
+        turn.outcome = "bad_date"
+        turn.reply("digest_day_unclear", argument=turn.args.strip())
+        return
+    turn.outcome = "digest"
+    turn.reply("daily_digest", **_watch(turn).digest_values(turn.session, day, turn.now))
+
+
+def _watch(turn: Turn) -> Watch:
+    from handlers.watch import Watch
+
+    return turn.desk.watch or Watch(turn.desk)
+
+
 def show_help(turn: Turn) -> None:
     """List the commands the asker's roles allow."""
     roles = turn.person.roles if turn.person else frozenset()
@@ -780,6 +813,7 @@ _EVERYONE = None
 _PEOPLE = frozenset(PEOPLE_ROLES)
 _WRITERS = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.REPORTER})
 _PUBLISHERS = frozenset({Role.SECTION_HEAD, Role.OPERATOR})
+_STAFF = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.OPERATOR})
 
 COMMANDS: tuple[Command, ...] = (
     Command("submit", "kirim", submit, "<judul>\n<isi berita>", event=StoryEvent.SUBMIT),
@@ -799,6 +833,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("archive", "arsipkan", archive, "12", event=StoryEvent.ARCHIVE),
     Command("status", "status", status, "12", roles=_PEOPLE),
     Command("list", "daftar", list_open, roles=_PEOPLE),
+    Command("late", "terlambat", late, roles=_PEOPLE),
+    Command("digest", "ringkasan", digest, "[kemarin | hari ini | 2026-12-02]", roles=_STAFF),
     Command("help", "bantuan", show_help, roles=_EVERYONE),
     Command("whoami", "siapa", whoami, roles=_EVERYONE),
 )

@@ -173,12 +173,23 @@ class Desk:
         self.options = options
         self.clock = clock
         self.people = repo.PeopleDirectory(by_id={}, by_address={})
+        self.listeners: list[Callable[[], None]] = []
+        """Called after a message changed a story (the alarm clock looks for its next wake)."""
+        self.watch: Any = None
+        """The :class:`handlers.watch.Watch` on this desk's clocks, once one is made."""
         self.reload_people()
 
     def reload_people(self) -> None:
         """Read the people again (after the configuration mirrored them into the database)."""
         with self.db.transaction() as session:
             self.people = repo.load_people(session)
+
+    def changed(self) -> None:
+        for listener in self.listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("a change listener failed")
 
     # -- inbound ------------------------------------------------------------------------------
 
@@ -274,6 +285,8 @@ class Desk:
                     repo.finish_inbound(session, inbox_id, outcome=turn.outcome, now=now)
                     for part in also_finish:
                         repo.finish_inbound(session, part, outcome=f"album:{inbox_id}", now=now)
+                if turn.touched:
+                    self.changed()
                 return Receipt(
                     inbox_id, duplicate=False, outcome=turn.outcome, outbox_ids=turn.written
                 )
@@ -510,8 +523,7 @@ class Desk:
             actor_id=actor_id,
             now=now,
             reason=reason,
-            windows=self.options.windows,
-            tz=self.options.tz,
+            policy=self.options.sla,
             detail=detail,
         )
 

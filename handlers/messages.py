@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from workflow.sla import Step
+from workflow.sla import SlaPolicy
+
+DEFAULT_DIGEST_AT = time(7, 0)
 
 
 class ChatKind(StrEnum):
@@ -77,7 +79,7 @@ class DeskOptions:
 
     tz: ZoneInfo
     locale: str
-    windows: dict[Step, timedelta]
+    sla: SlaPolicy
     checklist: tuple[ChecklistSpec, ...]
     targets: tuple[str, ...]
     max_text_chars: int = 20_000
@@ -85,3 +87,12 @@ class DeskOptions:
     max_photos: int = 20
     card_chats: tuple[tuple[str, str], ...] = ()
     """(channel, chat) pairs where every story has a living card: the editors' group."""
+    remind_in: tuple[str, ...] = ("group", "private")
+    """Where reminders go: the group (naming who must act), privately, or both."""
+    missed: str = "late"
+    """Alarms that fell due while Warta was down: sent "late" one by one, or "fold"ed into one
+    catch-up message per chat."""
+    late_after: timedelta = timedelta(minutes=5)
+    """An alarm sent this long after its moment is marked as late."""
+    digest_at: time | None = DEFAULT_DIGEST_AT
+    """When the section head gets the daily digest (local time), or None for never."""

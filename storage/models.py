@@ -220,3 +220,67 @@ class StoryCard(SQLModel, table=True):
     chat_id: str = Field(max_length=200)
     message_id: str = Field(max_length=200)
     updated_at: datetime = utc_column()
+
+
+class SlaClock(SQLModel, table=True):
+    """One run of a step's clock ("mutu baku"): when it started, when it is due, how it ended.
+
+    A story has at most one open clock; the step it moves to opens the next. Kept for good, so
+    the digest and the monthly report can tell what was on time.
+    """
+
+    __tablename__ = "sla_clock"
+    __table_args__ = (Index("ix_sla_clock_open", "outcome", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    step: str = Field(max_length=32)
+    clock_mode: str = Field(max_length=16)
+    started_at: datetime = utc_column()
+    due_at: datetime = utc_column()
+    outcome: str = Field(default="open", max_length=16)
+    finished_at: datetime | None = utc_column(nullable=True, index=True)
+    finished_by_id: int | None = Field(default=None, foreign_key="person.id")
+    breached_at: datetime | None = utc_column(nullable=True)
+    held_by: str | None = Field(default=None, max_length=64)
+    """Who held the step at its breach: ``person:<id>`` or ``role:<role>``."""
+
+
+class SlaAlarm(SQLModel, table=True):
+    """A planned reminder or breach of one clock, keyed (clock, point): sent exactly once, in the
+    transaction that writes its messages to the outbox."""
+
+    __tablename__ = "sla_alarm"
+    __table_args__ = (
+        UniqueConstraint("clock_id", "point"),
+        Index("ix_sla_alarm_due", "status", "due_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="sla_clock.id", index=True)
+    point: str = Field(max_length=16)
+    due_at: datetime = utc_column()
+    status: str = Field(default="pending", max_length=16)
+    """pending, then sent, late (sent after a downtime), folded (into a catch-up message),
+    superseded (a later point of the same clock was due too) or cancelled (the step ended)."""
+    done_at: datetime | None = utc_column(nullable=True)
+    outbox_id: int | None = Field(default=None, foreign_key="outboxitem.id")
+
+
+class Lease(SQLModel, table=True):
+    """A named lease: the instance holding it (until it expires) is the scheduler leader."""
+
+    name: str = Field(primary_key=True, max_length=64)
+    holder: str = Field(max_length=200)
+    epoch: int = 1
+    acquired_at: datetime = utc_column()
+    expires_at: datetime = utc_column()
+
+
+class DailyRun(SQLModel, table=True):
+    """A once-a-day job (the digest, announcements) done for a local day: never done twice."""
+
+    job: str = Field(primary_key=True, max_length=32)
+    day: str = Field(primary_key=True, max_length=10)
+    done_at: datetime = utc_column()
+    holder: str | None = Field(default=None, max_length=200)

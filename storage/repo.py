@@ -6,15 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from storage import clocks
 from storage.models import (
     AuditEvent,
     ChecklistMark,
@@ -30,8 +28,10 @@ from storage.models import (
     StoryMessage,
     StoryVersion,
 )
-from workflow.lifecycle import Actor, Decision, Role, StoryFacts, StoryState
-from workflow.sla import Step, deadline, starts_new_step, step_of
+from storage.sql import core as _core
+from storage.sql import insert_ignoring_conflict as _insert_ignoring_conflict
+from workflow.lifecycle import Actor, Decision, Role, StoryEvent, StoryFacts, StoryState
+from workflow.sla import SlaPolicy, Step, starts_new_step, step_holder, step_of
 
 OPEN_STATES = tuple(
     state for state in StoryState if state not in (StoryState.SPIKED, StoryState.ARCHIVED)
@@ -139,19 +139,6 @@ def load_people(session: Session) -> PeopleDirectory:
 
 
 # -- inbox ------------------------------------------------------------------------------------
-
-
-def _insert_ignoring_conflict(session: Session, table: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for the session's dialect (SQLite or PostgreSQL)."""
-    dialect = session.get_bind().dialect.name
-    insert_for_dialect = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    return insert_for_dialect(table).on_conflict_do_nothing()
-
-
-def _core(session: Session, statement: Any, params: dict[str, Any]) -> Any:
-    """Run a Core statement with its values as parameters: the statement's compiled form is
-    cached and no ORM bookkeeping happens (these run several times for every message)."""
-    return session.connection().execute(statement, params)
 
 
 _INBOX = InboxMessage.__table__
@@ -585,11 +572,11 @@ def create_story(
     channel: str,
     chat_id: str,
     now: datetime,
-    windows: dict[Step, timedelta],
-    tz: ZoneInfo,
+    policy: SlaPolicy,
 ) -> Story:
     step = step_of(StoryState.SUBMITTED)
     assert step is not None
+    due = policy.due(step, now)
     story = Story(
         number=next_number(session),
         title=title,
@@ -599,13 +586,14 @@ def create_story(
         origin_chat=chat_id,
         step=step.value,
         step_started_at=now,
-        step_due_at=deadline(step, now, windows, tz),
+        step_due_at=due,
         created_at=now,
         updated_at=now,
     )
     session.add(story)
     session.flush()
     assert story.id is not None
+    start_clock(session, story, step, started_at=now, due_at=due, policy=policy)
     session.add(
         StoryVersion(
             story_id=story.id,
@@ -677,12 +665,18 @@ def apply_decision(
     actor_id: int | None,
     now: datetime,
     reason: str | None,
-    windows: dict[Step, timedelta],
-    tz: ZoneInfo,
+    policy: SlaPolicy,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Write a decided transition: the story row (guarded by its lock version) and its audit."""
+    """Write a decided transition: the story row (guarded by its lock version), its audit, and
+    the step clocks (the old step's clock ends, the new step's starts with its alarms)."""
     old_state = StoryState(story.state)
+    old_step = step_of(old_state)
+    old_holder = (
+        step_holder(old_step, reporter_id=story.reporter_id, holder_id=story.holder_id)
+        if old_step
+        else None
+    )
     values: dict[str, Any] = {
         "state": decision.new_state.value,
         "holder_id": decision.new_holder_id,
@@ -690,15 +684,31 @@ def apply_decision(
     }
     if reason:
         values["last_reason"] = reason
-    if starts_new_step(old_state, decision.new_state):
-        step = step_of(decision.new_state)
-        assert step is not None
+    new_step = step_of(decision.new_state)
+    fresh_step = starts_new_step(old_state, decision.new_state)
+    if fresh_step:
+        assert new_step is not None
         values.update(
-            step=step.value, step_started_at=now, step_due_at=deadline(step, now, windows, tz)
+            step=new_step.value, step_started_at=now, step_due_at=policy.due(new_step, now)
         )
-    elif step_of(decision.new_state) is None:
+    elif new_step is None:
         values.update(step=None, step_due_at=None)
     _guarded_update(session, story, **values)
+    if (fresh_step or new_step is None) and old_holder is not None and story.id is not None:
+        cancelled = old_step is Step.SUBMISSION and decision.transition.event is StoryEvent.SPIKE
+        clocks.close_clocks(
+            session,
+            story_id=story.id,
+            now=now,
+            actor_id=actor_id,
+            outcome=clocks.CANCELLED if cancelled else clocks.DONE,
+            held_by=old_holder.ref,
+        )
+    if fresh_step:
+        assert new_step is not None and story.step_due_at is not None
+        start_clock(
+            session, story, new_step, started_at=now, due_at=story.step_due_at, policy=policy
+        )
     audit(
         session,
         story_id=story.id,
@@ -709,6 +719,27 @@ def apply_decision(
         reason=reason,
         now=now,
         detail=detail,
+    )
+
+
+def start_clock(
+    session: Session,
+    story: Story,
+    step: Step,
+    *,
+    started_at: datetime,
+    due_at: datetime,
+    policy: SlaPolicy,
+) -> int:
+    """Open the clock of the step ``story`` has entered, with its reminder points and breach."""
+    return clocks.open_clock(
+        session,
+        story_id=story.id,
+        step=step,
+        mode=policy.clock(step),
+        started_at=started_at,
+        due_at=due_at,
+        alarms=policy.alarms(step, started_at, due_at),
     )
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from storage.migrate import head_revision
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -50,9 +52,10 @@ def test_db_upgrade_then_current(tmp_path: Path):
     config.write_text("data_dir: data\n")
     upgraded = warta("--config", str(config), "db", "upgrade")
     assert upgraded.returncode == 0, upgraded.stderr
-    assert "empty -> 0002" in upgraded.stdout
+    assert f"empty -> {head_revision()}" in upgraded.stdout
     current = warta("--config", str(config), "db", "current")
-    assert "database schema: 0002 (this Warta: 0002)" in current.stdout
+    head = head_revision()
+    assert f"database schema: {head} (this Warta: {head})" in current.stdout
     assert (tmp_path / "data" / "warta.db").exists()
 
 
@@ -64,7 +67,7 @@ def test_start_refuses_an_empty_schema_when_auto_upgrade_is_off(tmp_path: Path):
     config = tmp_path / "config.yaml"
     config.write_text("data_dir: data\ndatabase: {auto_upgrade: false}\n")
     with pytest.raises(
-        SchemaError, match="at empty, Warta needs 0002: run 'warta db upgrade' first"
+        SchemaError, match=f"at empty, Warta needs {head_revision()}: run 'warta db upgrade' first"
     ):
         build(load_settings(config, environ={}))
     assert warta("--config", str(config), "db", "upgrade").returncode == 0

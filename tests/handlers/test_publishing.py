@@ -88,7 +88,7 @@ def test_abandon_one_site_completes_publishing_and_needs_a_reason(db_url: str, t
     assert "Format perintah" in chat.send("budi", "/abaikan 1 portal")[0]
     assert "tidak ada dalam penerbitan" in chat.send("budi", "/abaikan 1 koran alasan")[0]
     refused = chat.send("rina", "/abaikan 1 portal situs mati")[0]
-    assert refused.startswith("Maaf, hanya Kasi atau Admin/Operator")
+    assert refused.startswith("Maaf, perintah /abaikan hanya untuk Kasi atau Admin/Operator.")
     chat.send("budi", "/abaikan 1 portal server portal sedang migrasi")
     assert "diabaikan oleh Budi" in chat.to(GROUP)[0]
     replies = chat.send("hendra", "/abaikan 1 infopublik formulir ditutup")

@@ -7,10 +7,34 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from workflow.lifecycle import StoryState
-from workflow.sla import DEFAULT_WINDOWS, Step, deadline, starts_new_step, step_of, time_left
+from workflow.calendar import (
+    BusinessCalendar,
+    ClockMode,
+    indonesian_holidays,
+    parse_working_hours,
+)
+from workflow.lifecycle import Role, StoryState
+from workflow.sla import (
+    DEFAULT_WINDOWS,
+    ReminderPoint,
+    SlaPolicy,
+    Step,
+    StepHolder,
+    starts_new_step,
+    step_holder,
+    step_of,
+    submission_clock_start,
+    time_left,
+)
 
 S = StoryState
+
+
+def deadline(step: Step, started: datetime, windows: dict, tz: ZoneInfo) -> datetime:
+    """The deadline on an around-the-clock desk (no working hours configured)."""
+    return SlaPolicy(calendar=BusinessCalendar(tz=tz), windows=windows).due(step, started)
+
+
 JAKARTA = ZoneInfo("Asia/Jakarta")  # WIB, UTC+7
 JAYAPURA = ZoneInfo("Asia/Jayapura")  # WIT, UTC+9
 
@@ -105,7 +129,7 @@ def test_a_windowed_step_uses_the_window_it_is_given(step: Step, tz: ZoneInfo):
 
     assert due == started + CUSTOM_WINDOWS[step]
     assert due - START == CUSTOM_WINDOWS[step]
-    assert due.tzinfo is started.tzinfo
+    assert due.tzinfo is UTC
 
 
 def wib(*parts: int) -> datetime:
@@ -163,14 +187,13 @@ DOCUMENTATION = [
 
 
 @pytest.mark.parametrize(("started", "tz", "due"), DOCUMENTATION)
-def test_documentation_is_due_at_the_start_of_the_day_after_next(
+def test_without_working_hours_documentation_is_due_at_the_end_of_the_next_day(
     started: datetime, tz: ZoneInfo, due: datetime
 ):
     result = deadline(Step.DOCUMENTATION, started, {}, tz)
 
     assert result == due
     assert result.astimezone(tz).timetuple()[:6] == due.timetuple()[:6]
-    assert result.tzinfo is started.tzinfo
 
 
 def test_documentation_for_a_late_evening_in_wib_given_in_utc():
@@ -219,3 +242,174 @@ def test_windows_are_real_time_across_a_daylight_saving_change():
     due = deadline(Step.EDITING, start, DEFAULT_WINDOWS, amsterdam)
     assert due.astimezone(UTC) - start.astimezone(UTC) == timedelta(hours=3)
     assert time_left(due, start) == timedelta(hours=3)
+
+
+# -- the policy: working-hours steps, reminder points, holders ---------------------------------
+
+OFFICE_CALENDAR = BusinessCalendar(
+    tz=JAKARTA,
+    hours=parse_working_hours({"mon-thu": "07.30-16.00", "fri": "07.30-16.30"}),
+    days_off=indonesian_holidays(),
+)
+HALF, EIGHTY = ReminderPoint(fraction=0.5), ReminderPoint(fraction=0.8)
+HALF_HOUR_BEFORE = ReminderPoint(before=timedelta(minutes=30))
+
+
+def policy(**overrides: object) -> SlaPolicy:
+    values: dict = {
+        "calendar": OFFICE_CALENDAR,
+        "reminders": {step: (HALF, EIGHTY) for step in Step},
+    }
+    values.update(overrides)
+    return SlaPolicy(**values)
+
+
+@pytest.mark.parametrize(
+    ("step", "started", "due"),
+    [
+        # Around the clock (the default for the three windowed steps): nights and holidays count.
+        pytest.param(
+            Step.EDITING, wib(2026, 12, 24, 22, 0), wib(2026, 12, 25, 1, 0), id="editing-holiday"
+        ),
+        pytest.param(
+            Step.SUBMISSION, wib(2026, 12, 6, 20, 0), wib(2026, 12, 6, 21, 0), id="sunday-evening"
+        ),
+        pytest.param(
+            Step.PUBLISHING, wib(2026, 12, 2, 23, 30), wib(2026, 12, 3, 1, 30), id="over-midnight"
+        ),
+        # Documentation: the close of the next working day (H+1), over weekends and holidays.
+        pytest.param(
+            Step.DOCUMENTATION, wib(2026, 12, 2, 14, 0), wib(2026, 12, 3, 16, 0), id="doc-wed"
+        ),
+        pytest.param(
+            Step.DOCUMENTATION, wib(2026, 12, 4, 14, 0), wib(2026, 12, 7, 16, 0), id="doc-fri"
+        ),
+        pytest.param(
+            Step.DOCUMENTATION,
+            wib(2026, 12, 23, 14, 0),
+            wib(2026, 12, 28, 16, 0),
+            id="doc-christmas",
+        ),
+    ],
+)
+def test_each_steps_deadline_on_the_office_calendar(step: Step, started: datetime, due: datetime):
+    assert policy().due(step, started) == due
+
+
+def test_a_working_hours_only_step_pauses_over_the_night():
+    editing_in_office_hours = policy(
+        clocks={Step.EDITING: ClockMode.WORKING_HOURS, Step.DOCUMENTATION: ClockMode.WORKING_HOURS}
+    )
+    assert editing_in_office_hours.due(Step.EDITING, wib(2026, 12, 2, 15, 0)) == wib(
+        2026, 12, 3, 9, 30
+    )
+    # Friday closes at 16.30: 1h30 on Friday, 1h30 on Monday morning.
+    assert editing_in_office_hours.due(Step.EDITING, wib(2026, 12, 4, 15, 0)) == wib(
+        2026, 12, 7, 9, 0
+    )
+
+
+def test_reminder_points_and_the_breach_in_order():
+    started = wib(2026, 12, 2, 9, 0)
+    alarms = policy().alarms(Step.EDITING, started, policy().due(Step.EDITING, started))
+    assert [(alarm.point, alarm.at) for alarm in alarms] == [
+        ("50%", wib(2026, 12, 2, 10, 30)),
+        ("80%", wib(2026, 12, 2, 11, 24)),
+        ("breach", wib(2026, 12, 2, 12, 0)),
+    ]
+    assert alarms[-1].is_breach
+
+
+def test_a_point_before_the_end_and_points_that_do_not_fit():
+    points = (HALF_HOUR_BEFORE, ReminderPoint(before=timedelta(hours=4)), HALF)
+    p = policy(reminders={Step.SUBMISSION: points})
+    started = wib(2026, 12, 2, 9, 0)
+    alarms = p.alarms(Step.SUBMISSION, started, p.due(Step.SUBMISSION, started))
+    # "4 hours before" a 1-hour window would fall before the start, and 50 % is the same
+    # moment as "30 minutes before": both left out.
+    assert [(alarm.point, alarm.at) for alarm in alarms] == [
+        ("-30m", wib(2026, 12, 2, 9, 30)),
+        ("breach", wib(2026, 12, 2, 10, 0)),
+    ]
+
+
+def test_reminder_points_of_a_working_hours_clock_are_measured_in_working_time():
+    p = policy(
+        clocks={Step.EDITING: ClockMode.WORKING_HOURS},
+        reminders={Step.EDITING: (HALF, HALF_HOUR_BEFORE)},
+    )
+    started = wib(2026, 12, 2, 15, 0)
+    due = p.due(Step.EDITING, started)
+    assert due == wib(2026, 12, 3, 9, 30)
+    # Half of 3 working hours is 1h30: 1 hour on Wednesday, 30 minutes on Thursday morning.
+    assert [(a.point, a.at) for a in p.alarms(Step.EDITING, started, due)] == [
+        ("50%", wib(2026, 12, 3, 8, 0)),
+        ("-30m", wib(2026, 12, 3, 9, 0)),
+        ("breach", wib(2026, 12, 3, 9, 30)),
+    ]
+
+
+def test_alarms_across_a_daylight_saving_change_are_distinct_instants():
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    p = SlaPolicy(
+        calendar=BusinessCalendar(tz=amsterdam),
+        reminders={Step.EDITING: (HALF, EIGHTY, HALF_HOUR_BEFORE)},
+    )
+    for started in (
+        datetime(2026, 3, 29, 0, 30, tzinfo=amsterdam),  # spring forward at 02.00
+        datetime(2026, 10, 25, 0, 30, tzinfo=amsterdam),  # fall back at 03.00: 02.xx twice
+    ):
+        alarms = p.alarms(Step.EDITING, started, p.due(Step.EDITING, started))
+        instants = [alarm.at for alarm in alarms]
+        assert instants == sorted(set(instants))
+        assert instants[-1] - started == timedelta(hours=3)
+        assert instants[0] - started == timedelta(hours=1, minutes=30)
+
+
+@pytest.mark.parametrize(
+    ("point", "key"),
+    [
+        (ReminderPoint(fraction=0.5), "50%"),
+        (ReminderPoint(fraction=0.875), "87.5%"),
+        (ReminderPoint(before=timedelta(minutes=30)), "-30m"),
+        (ReminderPoint(before=timedelta(minutes=1, seconds=30)), "-1m30s"),
+    ],
+)
+def test_reminder_point_keys_are_stable(point: ReminderPoint, key: str):
+    assert point.key == key
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"fraction": 1.0},
+        {"fraction": 0.0},
+        {"before": timedelta(0)},
+        {"fraction": 0.5, "before": timedelta(minutes=1)},
+    ],
+)
+def test_a_reminder_point_must_make_sense(kwargs: dict):
+    with pytest.raises(ValueError):
+        ReminderPoint(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("step", "holder_id", "expected"),
+    [
+        (Step.SUBMISSION, None, StepHolder(person_id=5)),
+        (Step.EDITING, None, StepHolder(role=Role.EDITOR)),
+        (Step.EDITING, 2, StepHolder(person_id=2)),
+        (Step.PUBLISHING, 2, StepHolder(role=Role.OPERATOR)),
+        (Step.DOCUMENTATION, None, StepHolder(role=Role.OPERATOR)),
+    ],
+)
+def test_who_holds_each_step(step: Step, holder_id: int | None, expected: StepHolder):
+    assert step_holder(step, reporter_id=5, holder_id=holder_id) == expected
+
+
+def test_a_submission_clock_starts_at_the_events_end_or_at_receipt():
+    received = wib(2026, 12, 2, 9, 0)
+    event_end = wib(2026, 12, 2, 11, 0)
+    assert submission_clock_start(event_end, received) == event_end
+    assert submission_clock_start(None, received) == received

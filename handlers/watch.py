@@ -1,0 +1,429 @@
+"""The watch: sends what the step clocks ask for (reminders, breaches and escalations) and the
+section head's daily digest, each exactly once, in the transaction that records it as sent."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from handlers.desk import CHANNEL_PREFERENCE, Desk
+from handlers.render import html_to_plain
+from storage import clocks, repo
+from storage.models import AuditEvent, DailyRun, SlaClock, Story
+from workflow.digest import ClockRecord, day_bounds, digest_figures
+from workflow.lifecycle import Role
+from workflow.sla import BREACH, Step, step_holder
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+DIGEST_JOB = "digest"
+SOON = timedelta(hours=1)
+
+Extras = Callable[[Session, date], dict[str, Any]]
+"""What else the digest shows for its morning (today's duty officer, today's agenda)."""
+
+
+@dataclass
+class SweepReport:
+    """What one sweep did, for logs and tests."""
+
+    sent: int = 0
+    late: int = 0
+    folded: int = 0
+    superseded: int = 0
+    digests: int = 0
+    outbox_ids: list[int] = field(default_factory=list)
+
+    @property
+    def alarms(self) -> int:
+        return self.sent + self.late + self.folded + self.superseded
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One message an alarm causes: where it goes, in which language, from which template."""
+
+    channel: str
+    recipient: str
+    template: str
+    locale: str | None
+    person: repo.PersonRecord | None = None
+
+
+@dataclass
+class _Folded:
+    """Late alarms gathered into one catch-up message for one chat."""
+
+    locale: str | None
+    person: repo.PersonRecord | None
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Watch:
+    """Reads the clocks and alarms from the database; the scheduler only says when to look."""
+
+    def __init__(self, desk: Desk, *, extras: Extras | None = None) -> None:
+        self.desk = desk
+        self.extras = extras
+        desk.watch = self
+
+    @property
+    def options(self) -> Any:
+        return self.desk.options
+
+    # -- when to wake -------------------------------------------------------------------------
+
+    def next_wake(self) -> datetime | None:
+        """The next moment anything is due: the earliest pending alarm or the next digest."""
+        now = self.desk.clock()
+        with self.desk.db.transaction() as session:
+            candidates = [clocks.next_alarm_at(session), self._next_digest(session, now)]
+        due = [moment for moment in candidates if moment is not None]
+        return min(due) if due else None
+
+    def _digest_moment(self, day: date) -> datetime | None:
+        if self.options.digest_at is None:
+            return None
+        return datetime.combine(day, self.options.digest_at, self.options.tz).astimezone(UTC)
+
+    def _next_digest(self, session: Session, now: datetime) -> datetime | None:
+        today = now.astimezone(self.options.tz).date()
+        moment = self._digest_moment(today)
+        if moment is None:
+            return None
+        done = session.exec(
+            select(func.count())
+            .select_from(DailyRun)
+            .where(DailyRun.job == DIGEST_JOB, DailyRun.day == today.isoformat())
+        ).one()
+        return self._digest_moment(today + timedelta(days=1)) if done else moment
+
+    # -- start-up repair ----------------------------------------------------------------------
+
+    def repair(self) -> int:
+        """Give a clock to every story in a step that has none (stories written before clocks
+        existed, or by an older Warta), from the deadline stored on the story."""
+        policy = self.options.sla
+        with self.desk.db.transaction() as session:
+            open_states = [state.value for state in repo.OPEN_STATES]
+            missing = clocks.stories_missing_a_clock(session, open_states)
+            for story in missing:
+                step = Step(story.step or "")
+                assert story.step_started_at is not None
+                due = story.step_due_at or policy.due(step, story.step_started_at)
+                repo.start_clock(
+                    session,
+                    story,
+                    step,
+                    started_at=story.step_started_at,
+                    due_at=due,
+                    policy=policy,
+                )
+            return len(missing)
+
+    # -- the sweep ----------------------------------------------------------------------------
+
+    def sweep(self) -> SweepReport:
+        """Send every alarm that has come due, then the digest if its time has come.
+
+        Each alarm is settled (pending → sent) and its messages written to the outbox in one
+        transaction; an alarm another instance settled first is skipped, so nothing is sent
+        twice. When several alarms of one clock are due at once (after a downtime) only the
+        latest is sent: the others are superseded by it, never silently dropped.
+        """
+        now = self.desk.clock()
+        report = SweepReport()
+        while True:
+            with self.desk.db.transaction() as session:
+                due = clocks.due_alarms(session, now=now, limit=BATCH)
+                self._settle(session, due, now, report)
+            if len(due) < BATCH:
+                break
+        with self.desk.db.transaction() as session:
+            self._digest_if_due(session, now, report)
+        return report
+
+    def _settle(
+        self, session: Session, due: list[clocks.DueAlarm], now: datetime, report: SweepReport
+    ) -> None:
+        latest: dict[int, clocks.DueAlarm] = {}
+        for entry in due:
+            latest[entry.clock.id or 0] = entry  # ordered by due time: the last one wins
+        folded: dict[tuple[str, str], _Folded] = {}
+        for entry in due:
+            alarm_id = entry.alarm.id or 0
+            if latest[entry.clock.id or 0] is not entry:
+                if clocks.settle_alarm(session, alarm_id, status="superseded", now=now):
+                    report.superseded += 1
+                continue
+            late = now - entry.alarm.due_at > self.options.late_after
+            fold = late and self.options.missed == "fold"
+            status = "folded" if fold else "late" if late else "sent"
+            if not clocks.settle_alarm(session, alarm_id, status=status, now=now):
+                continue
+            deliveries = self._deliveries(entry)
+            if entry.alarm.point == BREACH:
+                holder = self._holder(entry)
+                clocks.mark_breached(session, entry.clock, held_by=holder.ref)
+            if fold:
+                for delivery in deliveries:
+                    bucket = folded.setdefault(
+                        (delivery.channel, delivery.recipient),
+                        _Folded(delivery.locale, delivery.person),
+                    )
+                    bucket.items.append(self._values(entry, delivery, late=True))
+                report.folded += 1
+            else:
+                first = None
+                for delivery in deliveries:
+                    values = self._values(entry, delivery, late=late)
+                    outbox_id = self._send(session, delivery, now, **values)
+                    first = first or outbox_id
+                    report.outbox_ids.append(outbox_id)
+                clocks.note_outbox(session, alarm_id, first)
+                if late:
+                    report.late += 1
+                else:
+                    report.sent += 1
+            if entry.story is not None:
+                self.desk.enqueue_cards(session, entry.story, now)
+        for (channel, recipient), bucket in folded.items():
+            delivery = Delivery(channel, recipient, "sla_catch_up", bucket.locale, bucket.person)
+            report.outbox_ids.append(self._send(session, delivery, now, items=bucket.items))
+
+    def _holder(self, entry: clocks.DueAlarm) -> Any:
+        story = entry.story
+        return step_holder(
+            Step(entry.clock.step),
+            reporter_id=story.reporter_id if story else None,
+            holder_id=story.holder_id if story else None,
+        )
+
+    def _holders(self, entry: clocks.DueAlarm) -> list[repo.PersonRecord]:
+        holder = self._holder(entry)
+        if holder.person_id is not None:
+            person = self.desk.people.get(holder.person_id)
+            return [person] if person else []
+        return list(self.desk.people.with_role(holder.role))
+
+    def _group_chats(
+        self, story: Story | None, session: Session | None = None
+    ) -> list[tuple[str, str]]:
+        """The desk's group: the configured card chats, else the chat the story (or, with no
+        story, the latest story) came from."""
+        if self.options.card_chats:
+            return list(self.options.card_chats)
+        if story is None and session is not None:
+            story = session.exec(select(Story).order_by(col(Story.id).desc()).limit(1)).first()
+        return [(story.origin_channel, story.origin_chat)] if story else []
+
+    def _deliveries(self, entry: clocks.DueAlarm) -> list[Delivery]:
+        """Who hears of an alarm: the holders (in the group, privately, or both as configured)
+        and, at a breach, the section head. Someone who cannot be reached privately is named
+        in the group instead, so no alarm goes nowhere."""
+        kind = "sla_breach" if entry.alarm.point == BREACH else "sla_reminder"
+        holders = self._holders(entry)
+        where = self.options.remind_in
+        out: list[Delivery] = []
+        unreachable = False
+        if "private" in where:
+            for person in holders:
+                delivery = _private(person, kind)
+                unreachable |= delivery is None
+                out.extend([delivery] if delivery else [])
+        needs_group = "group" in where or unreachable or not holders
+        if entry.alarm.point == BREACH:
+            for head in self.desk.people.with_role(Role.SECTION_HEAD):
+                delivery = _private(head, "sla_escalation")
+                needs_group |= delivery is None
+                out.extend([delivery] if delivery else [])
+        if needs_group:
+            out.extend(
+                Delivery(channel, chat, f"{kind}_group", None)
+                for channel, chat in self._group_chats(entry.story)
+            )
+        unique: dict[tuple[str, str], Delivery] = {}
+        for delivery in out:
+            unique.setdefault((delivery.channel, delivery.recipient), delivery)
+        return list(unique.values())
+
+    def _values(self, entry: clocks.DueAlarm, delivery: Delivery, *, late: bool) -> dict[str, Any]:
+        holder = self._holder(entry)
+        return {
+            "story": entry.story,
+            "step": entry.clock.step,
+            "point": entry.alarm.point,
+            "due": entry.clock.due_at,
+            "planned": entry.alarm.due_at,
+            "late": late,
+            "breach": entry.alarm.point == BREACH,
+            "holders": self._holders(entry),
+            "holder_role": holder.role.value if holder.role else None,
+            "reporter": self.desk.people.get(entry.story.reporter_id) if entry.story else None,
+        }
+
+    def _send(self, session: Session, delivery: Delivery, now: datetime, **values: Any) -> int:
+        renderer = self.desk.renderer
+        text = renderer.render(
+            delivery.template,
+            locale=renderer.locale_for(delivery.locale),
+            now=now,
+            person=delivery.person,
+            **values,
+        )
+        story = values.get("story")
+        return repo.enqueue_message(
+            session,
+            channel=delivery.channel,
+            recipient=delivery.recipient,
+            text=text,
+            now=now,
+            story_id=story.id if isinstance(story, Story) else None,
+        )
+
+    # -- the daily digest ---------------------------------------------------------------------
+
+    def _digest_if_due(self, session: Session, now: datetime, report: SweepReport) -> None:
+        today = now.astimezone(self.options.tz).date()
+        moment = self._digest_moment(today)
+        if moment is None or now < moment:
+            return
+        first_ever = not session.exec(
+            select(func.count()).select_from(DailyRun).where(DailyRun.job == DIGEST_JOB)
+        ).one()
+        if first_ever and now - moment > self.options.late_after:
+            # A new installation started after today's digest time: nothing was missed yet.
+            clocks.claim_daily_run(
+                session, job=DIGEST_JOB, day=today.isoformat(), now=now, holder="first start"
+            )
+            return
+        if not clocks.claim_daily_run(session, job=DIGEST_JOB, day=today.isoformat(), now=now):
+            return
+        report.digests += 1
+        yesterday = today - timedelta(days=1)
+        heads = self.desk.people.with_role(Role.SECTION_HEAD)
+        reached = False
+        for head in heads:
+            delivery = _private(head, "daily_digest")
+            if delivery is None:
+                continue
+            reached = True
+            values = self.digest_values(session, yesterday, now)
+            report.outbox_ids.append(self._send(session, delivery, now, **values))
+        if not reached:
+            for channel, chat in self._group_chats(None, session):
+                delivery = Delivery(channel, chat, "daily_digest", None)
+                values = self.digest_values(session, yesterday, now)
+                report.outbox_ids.append(self._send(session, delivery, now, **values))
+
+    def digest_values(self, session: Session, day: date, now: datetime) -> dict[str, Any]:
+        """Everything the digest of ``day`` shows, as of ``now``."""
+        tz = self.options.tz
+        start, end = day_bounds(day, tz)
+        rows = clocks.clocks_touching(session, start, end)
+        figures = digest_figures(
+            (self._record(clock, story) for clock, story in rows), day=day, tz=tz, now=now
+        )
+        submitted = session.exec(
+            select(func.count())
+            .select_from(Story)
+            .where(col(Story.created_at) >= start, col(Story.created_at) < end)
+        ).one()
+        published = session.exec(
+            select(func.count(func.distinct(AuditEvent.story_id))).where(
+                AuditEvent.event == "publish_succeeded",
+                col(AuditEvent.at) >= start,
+                col(AuditEvent.at) < end,
+            )
+        ).one()
+        morning = day + timedelta(days=1)
+        extras = self.extras(session, morning) if self.extras else {}
+        return {
+            "day": day,
+            "morning": morning,
+            "figures": figures,
+            "submitted": submitted,
+            "published": published,
+            "duty": extras.get("duty", []),
+            "agenda": extras.get("agenda", []),
+        }
+
+    def digest_text(self, day: date, *, locale: str | None = None, plain: bool = False) -> str:
+        """The digest of ``day`` as it reads now (``warta digest``, ``/ringkasan``)."""
+        now = self.desk.clock()
+        with self.desk.db.transaction() as session:
+            values = self.digest_values(session, day, now)
+        text = self.desk.renderer.render("daily_digest", locale=locale, now=now, **values)
+        return html_to_plain(text) if plain else text
+
+    def _record(self, clock: SlaClock, story: Story | None) -> ClockRecord:
+        return ClockRecord(
+            story_number=story.number if story else None,
+            title=story.title if story else "",
+            step=Step(clock.step),
+            started_at=clock.started_at,
+            due_at=clock.due_at,
+            finished_at=clock.finished_at,
+            outcome=clock.outcome,
+            held_by=self._held_by_label(clock, story),
+        )
+
+    def _held_by_label(self, clock: SlaClock, story: Story | None) -> str | None:
+        ref = clock.held_by
+        if ref is None and clock.outcome == clocks.OPEN and story is not None:
+            ref = step_holder(
+                Step(clock.step), reporter_id=story.reporter_id, holder_id=story.holder_id
+            ).ref
+        if ref is None:
+            return None
+        kind, _colon, value = ref.partition(":")
+        if kind == "person":
+            person = self.desk.people.get(int(value))
+            return person.name if person else None
+        return f"role:{value}"
+
+    # -- what is late -------------------------------------------------------------------------
+
+    def late_values(self, session: Session, now: datetime) -> dict[str, Any]:
+        """Open clocks overdue or due within the hour, most urgent first (``/terlambat``)."""
+        rows = clocks.open_clocks(session, due_before=now + SOON)
+        records = [self._record(clock, story) for clock, story in rows]
+        return {
+            "overdue": [r for r in records if r.due_at <= now],
+            "soon": [r for r in records if r.due_at > now],
+        }
+
+
+def _private(person: repo.PersonRecord, template: str) -> Delivery | None:
+    channel = next((c for c in CHANNEL_PREFERENCE if c in person.addresses), None)
+    if channel is None:
+        return None
+    return Delivery(channel, person.addresses[channel], template, person.locale, person)
+
+
+def digest_day(argument: str, *, today: date) -> date | None:
+    """The day ``/ringkasan`` asks about: yesterday by default, ``hari ini``/``today``, or a
+    date written ``2026-12-02`` or ``2/12`` (this year or the last)."""
+    text = argument.strip().lower()
+    if text in ("", "kemarin", "yesterday"):
+        return today - timedelta(days=1)
+    if text in ("hari ini", "today", "sekarang", "now"):
+        return today
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    day, slash, month = text.partition("/")
+    if slash and day.isdigit() and month.isdigit():
+        try:
+            candidate = date(today.year, int(month), int(day))
+        except ValueError:
+            return None
+        return candidate if candidate <= today else candidate.replace(year=today.year - 1)
+    return None
