@@ -94,7 +94,7 @@ def cmd_db(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    run_demo(locale=args.locale, keep=Path(args.keep) if args.keep else None)
+    run_demo(locale=args.locale, keep=Path(args.keep) if args.keep else None, live=not args.quick)
     return 0
 
 
@@ -235,6 +235,9 @@ def parser() -> argparse.ArgumentParser:
     demo = add("demo", "run a simulated working day and print the chat")
     demo.add_argument("--locale", choices=("id", "en"), default="id")
     demo.add_argument("--keep", help="keep the demo's database and files in this folder")
+    demo.add_argument(
+        "--quick", action="store_true", help="skip the 20 seconds of real time with live alarms"
+    )
     demo.set_defaults(run=cmd_demo)
     run = add("run", "serve the desk: chat channels, outbox, reminders and the HTTP server")
     run.set_defaults(run=cmd_run)

@@ -145,24 +145,34 @@ class DemoDay:
         return ids
 
     def wait(self, minutes: float, note: str) -> None:
+        """Let time pass; the watch looks at the deadlines as the alarm clock would."""
         self.clock.advance(minutes)
         print(f"            … {note}\n")
+        assert self.warta.watch is not None
+        if self.warta.watch.sweep().outbox_ids:
+            self.flush()
 
 
-def run_demo(*, locale: str = "id", keep: Path | None = None) -> None:
-    """Play the day; the database and files live in a temporary folder unless ``keep`` is given."""
+def run_demo(*, locale: str = "id", keep: Path | None = None, live: bool = True) -> None:
+    """Play yesterday on a simulated clock, then (``live``) a few seconds of today on the real
+    clock with the alarm clock running. The database and files live in a temporary folder
+    unless ``keep`` is given."""
     with tempfile.TemporaryDirectory(prefix="warta-demo-") as temporary:
         folder = keep or Path(temporary)
         folder.mkdir(parents=True, exist_ok=True)
         settings = demo_settings(folder, locale)
-        today = datetime.now(settings.zone).date()
-        clock = SimulatedClock(datetime.combine(today, time(8, 0), settings.zone).astimezone(UTC))
+        yesterday = datetime.now(settings.zone).date() - timedelta(days=1)
+        clock = SimulatedClock(
+            datetime.combine(yesterday, time(8, 0), settings.zone).astimezone(UTC)
+        )
         messenger = LocalMessenger()
         warta = build(settings, messengers={"local": messenger}, clock=clock)
         try:
             _play(DemoDay(warta, messenger, clock))
         finally:
             warta.close()
+        if live:
+            asyncio.run(_play_live(folder, locale))
         print(f"Demo selesai. Berkas terbit: {folder / 'terbit'}" if keep else "Demo selesai.")
 
 
@@ -187,3 +197,85 @@ def _play(day: DemoDay) -> None:
     day.say("hendra", "/daftar")
     day.say("dedi", "/arsipkan 1")
     day.say("budi", "/status 1")
+    day.say(
+        "anton", "Peninjauan Banjir di Kelurahan Menteng\nAir mulai surut di Jalan Yos Sudarso."
+    )
+    day.wait(2, "belum ada redaktur yang mengambil berita #3")
+    day.wait(1.5, "batas waktu penyuntingan berita #3 lewat")
+    day.say("hendra", "/terlambat")
+    day.say("dedi", "/sunting 3")
+    day.say("dedi", "/verifikasi 3 semua")
+
+
+LIVE_SLA = {"submission": "8s", "editing": "12s", "publishing": "10s"}
+
+
+async def _play_live(folder: Path, locale: str) -> None:
+    """Today on the real clock: the alarm clock sends yesterday's digest at its time, then
+    reminders, a breach and its escalation for a story edited with a 12-second window."""
+    from handlers.desk import utc_now
+
+    base = demo_settings(folder, locale)
+    now = datetime.now(base.zone)
+    digest_at = (now + timedelta(seconds=4)).time().replace(microsecond=0)
+    settings = base.model_copy(
+        update={
+            "sla": base.sla.model_copy(
+                update={
+                    **{key: timedelta(seconds=int(v[:-1])) for key, v in LIVE_SLA.items()},
+                    "digest_at": digest_at,
+                    "sweep_every": timedelta(seconds=5),
+                    "leader_lease": timedelta(seconds=15),
+                }
+            )
+        }
+    )
+    messenger = LocalMessenger()
+    warta = build(settings, messengers={"local": messenger}, clock=utc_now)
+    assert warta.alarms is not None
+    day = DemoDay(warta, messenger, utc_now)  # type: ignore[arg-type]
+    day.stamp = lambda: datetime.now(base.zone).strftime("%H.%M.%S")  # type: ignore[method-assign]
+    print(
+        "=== Hari ini, waktu nyata: alarm Warta berjalan (ringkasan harian pukul "
+        f"{digest_at:%H.%M.%S}, penyuntingan 12 detik, pengingat 50 % dan 80 %) ===\n"
+    )
+    stop = asyncio.Event()
+
+    async def show() -> None:
+        while not stop.is_set():
+            await warta.dispatcher.run_once()
+            for said in messenger.take():
+                where = "" if said.recipient == GROUP else f" → {day.names.get(said.recipient)}"
+                body = html_to_plain(said.text).replace("\n", "\n        ")
+                print(f"[{day.stamp()}] 🤖 Warta{where}: {body}\n", flush=True)
+            await asyncio.sleep(0.1)
+
+    async def say(who: str, text: str) -> None:
+        day._ids += 1
+        print(f"[{day.stamp()}] {day.names[who]}: {text.splitlines()[0]}", flush=True)
+        message = InboundMessage(
+            channel="local",
+            chat_id=GROUP,
+            message_id=f"live{day._ids}",
+            sender=who,
+            sender_name=day.names[who],
+            text=text,
+            chat_kind=ChatKind.GROUP,
+        )
+        await asyncio.to_thread(warta.desk.receive, message)
+
+    printer = asyncio.create_task(show())
+    await warta.alarms.start()
+    try:
+        await asyncio.sleep(5)
+        await say("rina", "Apel Pagi di Halaman Balai Kota\nWali Kota memimpin apel pagi.")
+        await asyncio.sleep(2)
+        await say("dedi", "/sunting 4")
+        await asyncio.sleep(11)
+        await say("hendra", "/terlambat")
+        await asyncio.sleep(1)
+    finally:
+        await warta.alarms.stop()
+        stop.set()
+        await printer
+        warta.close()

@@ -36,7 +36,14 @@ def make_http_app(warta: Warta) -> Starlette:
                 .select_from(OutboxItem)
                 .where(OutboxItem.status.in_(("dead", "failed")))  # type: ignore[attr-defined]
             ).one()
-        return JSONResponse({"status": "ok", "outbox_pending": waiting, "outbox_failed": dead})
+        body: dict[str, object] = {
+            "status": "ok",
+            "outbox_pending": waiting,
+            "outbox_failed": dead,
+        }
+        if warta.alarms is not None:
+            body["scheduler"] = warta.alarms.status()
+        return JSONResponse(body)
 
     async def telegram_webhook(request: Request) -> Response:
         channel = warta.telegram

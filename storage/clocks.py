@@ -191,9 +191,7 @@ def clocks_touching(
 
 def stories_missing_a_clock(session: Session, open_states: Sequence[str]) -> Sequence[Story]:
     """Stories in a step with no open clock (written before clocks existed): to be given one."""
-    has_clock = select(SlaClock.id).where(
-        SlaClock.story_id == Story.id, SlaClock.outcome == OPEN
-    )
+    has_clock = select(SlaClock.id).where(SlaClock.story_id == Story.id, SlaClock.outcome == OPEN)
     return session.exec(
         select(Story).where(
             col(Story.state).in_(open_states),
@@ -207,9 +205,7 @@ def stories_missing_a_clock(session: Session, open_states: Sequence[str]) -> Seq
 # -- the scheduler lease ----------------------------------------------------------------------
 
 
-def try_lease(
-    session: Session, *, name: str, holder: str, now: datetime, ttl: timedelta
-) -> bool:
+def try_lease(session: Session, *, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Take or renew the lease ``name`` for ``holder``; False while another holds it unexpired.
 
     The lease row is locked for the rest of the transaction, so two instances cannot both

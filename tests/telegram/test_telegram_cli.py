@@ -124,6 +124,7 @@ def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):
                     assert time.monotonic() < deadline
                     time.sleep(0.2)
             assert health.json()["status"] == "ok"
+            assert health.json()["scheduler"]["leader"] is True  # the alarm clock is running
         finally:
             process.send_signal(signal.SIGTERM)
             _out, err = process.communicate(timeout=30)
