@@ -17,8 +17,9 @@ from bot.outbox import Messenger, OutboxDispatcher
 from bot.scheduler import AlarmClock
 from bot.telegram import TelegramChannel
 from handlers.desk import Clock, Desk, utc_now
-from handlers.messages import ChecklistSpec, DeskOptions
+from handlers.messages import AgendaOptions, ChecklistSpec, DeskOptions
 from handlers.render import Renderer
+from handlers.roster import digest_extras
 from handlers.watch import Watch
 from publishers.base import Publisher
 from publishers.email import EmailPublisher
@@ -86,6 +87,18 @@ def desk_options(
         missed=settings.sla.missed,
         late_after=settings.sla.late_after,
         digest_at=settings.sla.digest_at,
+        agenda=AgendaOptions(
+            announce_at=settings.agenda.announce_at,
+            default_duration=settings.agenda.default_duration,
+            answer_within=settings.assignments.answer_within,
+            remind_before=settings.assignments.remind_before,
+            roster_people=settings.roster.people,
+            shifts=settings.roster.shifts,
+            weekend_shifts=settings.roster.weekend_shifts,
+            holiday_shifts=settings.roster.holiday_shifts,
+            shift_times=settings.roster.times(),
+            duty_announce_at=settings.roster.announce_at,
+        ),
     )
 
 
@@ -170,7 +183,7 @@ def build(
         clock=clock,
         max_attempts=settings.publish.max_attempts,
     )
-    watch = Watch(desk)
+    watch = Watch(desk, extras=lambda session, day: digest_extras(session, desk, day))
     alarms = AlarmClock(
         watch,
         db=db,

@@ -116,11 +116,14 @@ class LimitsConfig(_Strict):
 
 
 def parse_clock_time(value: Any) -> time:
-    """Read ``07.00`` or ``07:00`` (YAML reads an unquoted 07:00 as 420 minutes: also fine)."""
+    """Read ``07.00`` or ``07:00`` (also as YAML delivers them unquoted: ``7:00`` as 420
+    minutes, ``07.30`` as the number 7.3); a bare hour such as ``7`` is refused as unclear."""
     if isinstance(value, time):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 24 * 60:
-        return time(value // 60, value % 60)
+    if isinstance(value, int) and not isinstance(value, bool) and 60 <= value < 24 * 60:
+        return time(value // 60, value % 60)  # YAML's sexagesimal 7:00 → 420
+    if isinstance(value, float):
+        value = f"{value:05.2f}"  # an unquoted 07.30 reaches us as 7.3
     match = re.fullmatch(r"\s*(\d{1,2})[.:](\d{2})\s*", str(value))
     if not match or int(match.group(1)) > 23 or int(match.group(2)) > 59:
         raise ValueError(f"'{value}' is not a time of day; write it like 07.00")
@@ -151,7 +154,10 @@ class CalendarConfig(_Strict):
     """Working hours and days off, for steps whose clock runs only in working hours and for
     the end of the next working day (H+1)."""
 
-    working_hours: dict[str, str | None] = {"mon-thu": "07.30-16.00", "fri": "07.30-16.30"}
+    working_hours: dict[str, str | bool | None] = {
+        "mon-thu": "07.30-16.00",
+        "fri": "07.30-16.30",
+    }
     holidays: Literal["indonesia", "none"] = "indonesia"
     holiday_categories: tuple[Literal["public", "government"], ...] = ("public", "government")
     extra_days_off: dict[date, str] = {}
@@ -159,9 +165,16 @@ class CalendarConfig(_Strict):
 
     @field_validator("working_hours")
     @classmethod
-    def _readable_hours(cls, spec: dict[str, str | None]) -> dict[str, str | None]:
-        BusinessCalendar(tz=ZoneInfo("UTC"), hours=parse_working_hours(spec))
-        return spec
+    def _readable_hours(cls, spec: dict[str, str | bool | None]) -> dict[str, str | None]:
+        # YAML reads an unquoted "off" as false.
+        readable = {days: None if value is False else value for days, value in spec.items()}
+        if any(value is True for value in readable.values()):
+            raise ValueError("working hours are written like 07.30-16.00, or off")
+        checked = {
+            days: str(value) if value is not None else None for days, value in readable.items()
+        }
+        BusinessCalendar(tz=ZoneInfo("UTC"), hours=parse_working_hours(checked))
+        return checked
 
     def build(self, tz: ZoneInfo) -> BusinessCalendar:
         days_off = (
@@ -171,7 +184,9 @@ class CalendarConfig(_Strict):
         )
         return BusinessCalendar(
             tz=tz,
-            hours=parse_working_hours(self.working_hours),
+            hours=parse_working_hours(
+                {k: v if isinstance(v, str) else None for k, v in self.working_hours.items()}
+            ),
             days_off=days_off,
             extra_days_off=dict(self.extra_days_off),
             extra_working_days=frozenset(self.extra_working_days),
@@ -206,6 +221,11 @@ class SlaConfig(_Strict):
 
     @model_validator(mode="after")
     def _lease_outlives_a_sweep(self) -> SlaConfig:
+        if self.late_after <= self.sweep_every:
+            raise ValueError(
+                "sla.late_after must be longer than sla.sweep_every, or reminders sent on time "
+                "would be marked late"
+            )
         if self.sweep_every >= self.leader_lease:
             raise ValueError(
                 "sla.sweep_every must be shorter than sla.leader_lease (the leader renews its "
@@ -232,6 +252,62 @@ class SlaConfig(_Strict):
             },
             reminders={step: self.reminders_per_step.get(step, self.reminders) for step in Step},
         )
+
+
+class AgendaConfig(_Strict):
+    """The leaders' agenda: the H-1 announcement and how long an event without an end lasts."""
+
+    announce_at: ClockTime | None = time(15, 0)
+    default_duration: Duration = timedelta(hours=2)
+
+    @field_validator("announce_at", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        return None if value is False or str(value).lower() in ("off", "none") else value
+
+
+class AssignmentConfig(_Strict):
+    """Coverage assignments: how long a reporter has to answer, and the reminder before."""
+
+    answer_within: Duration = timedelta(hours=2)
+    remind_before: Duration = timedelta(hours=1)
+
+
+class RosterConfig(_Strict):
+    """The monthly duty roster of the media-center post ("jadwal piket")."""
+
+    people: tuple[str, ...] = ()
+    shifts: tuple[str, ...] = ("piket",)
+    weekend_shifts: tuple[str, ...] = ()
+    holiday_shifts: tuple[str, ...] = ()
+    shift_times: dict[str, str] = {"piket": "07.30-16.00"}
+    announce_at: ClockTime | None = time(7, 0)
+
+    @field_validator("announce_at", mode="before")
+    @classmethod
+    def _off(cls, value: Any) -> Any:
+        return None if value is False or str(value).lower() in ("off", "none") else value
+
+    @model_validator(mode="after")
+    def _times_for_every_shift(self) -> RosterConfig:
+        shifts = {*self.shifts, *self.weekend_shifts, *self.holiday_shifts}
+        missing = sorted(shift for shift in shifts if shift not in self.shift_times)
+        if missing:
+            raise ValueError(f"roster.shift_times has no hours for {', '.join(missing)}")
+        for shift, hours in self.shift_times.items():
+            begin, dash, end = hours.partition("-")
+            if not dash:
+                raise ValueError(f"roster.shift_times.{shift}: write the hours like 07.30-16.00")
+            parse_clock_time(begin)
+            parse_clock_time(end)
+        return self
+
+    def times(self) -> dict[str, tuple[time, time]]:
+        out = {}
+        for shift, hours in self.shift_times.items():
+            begin, _dash, end = hours.partition("-")
+            out[shift] = (parse_clock_time(begin), parse_clock_time(end))
+        return out
 
 
 class ChecklistItem(_Strict):
@@ -418,6 +494,9 @@ class Settings(_Strict):
     limits: LimitsConfig = LimitsConfig()
     sla: SlaConfig = SlaConfig()
     calendar: CalendarConfig = CalendarConfig()
+    agenda: AgendaConfig = AgendaConfig()
+    assignments: AssignmentConfig = AssignmentConfig()
+    roster: RosterConfig = RosterConfig()
     verification: VerificationConfig = VerificationConfig()
     people: tuple[PersonConfig, ...] = ()
     publish: PublishConfig = PublishConfig()
@@ -446,6 +525,10 @@ class Settings(_Strict):
             doubled = sorted({str(v) for v in values if values.count(v) > 1})
             if doubled:
                 problems.append(f"two people share the {label} {', '.join(doubled)}")
+        keys = {p.key for p in self.people}
+        unknown = [key for key in self.roster.people if key not in keys]
+        if unknown:
+            problems.append(f"roster.people names unknown people: {', '.join(unknown)}")
         if problems:
             raise ValueError("; ".join(problems))
         return self

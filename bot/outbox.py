@@ -154,9 +154,19 @@ class OutboxDispatcher:
 
     async def _send(self, item: OutboxItem) -> None:
         messenger = self._messenger(item)
-        remote_id = await messenger.send(
-            recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
-        )
+        buttons = [Button(**button) for button in item.payload.get("buttons", [])]
+        if buttons:
+            # A question with answer buttons (an assignment to accept or decline).
+            remote_id: str | None = await messenger.show_card(
+                recipient=item.recipient or "",
+                text=item.text or "",
+                buttons=buttons,
+                message_id=None,
+            )
+        else:
+            remote_id = await messenger.send(
+                recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
+            )
         await asyncio.to_thread(self.desk.message_sent, item.id or 0, remote_id)
 
     def _messenger(self, item: OutboxItem) -> Messenger:

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
 WAKE_JOB, SWEEP_JOB = "wake", "sweep"
+MAX_ROUNDS = 5
+"""Sweeps one wake-up may run back to back while more keeps falling due."""
 
 
 def instance_name() -> str:
@@ -67,15 +69,17 @@ class AlarmClock:
         self.leading = False
         self.reports: list[SweepReport] = []
         self._wake_at: datetime | None = None
+        self._lock = asyncio.Lock()
+        self._generation = 0
+        self._repaired = False
+        self._pending: set[asyncio.Future[None]] = set()
 
     # -- life cycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Repair missing clocks, then sweep at once (catching up a downtime) and on schedule."""
+        """Sweep at once (catching up a downtime, and first giving a clock to any story that
+        lacks one) and then on schedule."""
         self.loop = asyncio.get_running_loop()
-        repaired = await asyncio.to_thread(self.watch.repair)
-        if repaired:
-            log.info("gave %d story(ies) a deadline clock they lacked", repaired)
         self.scheduler = AsyncIOScheduler(
             timezone=UTC,
             jobstores={"default": MemoryJobStore()},
@@ -94,6 +98,8 @@ class AlarmClock:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
             self.scheduler = None
+        async with self._lock:  # let a wake-up in flight finish first
+            pass
         if self.leading:
             await asyncio.to_thread(self._release)
             self.leading = False
@@ -101,33 +107,60 @@ class AlarmClock:
     # -- waking -------------------------------------------------------------------------------
 
     async def tick(self) -> None:
-        """One wake-up: renew (or win) the lease, sweep if leader, set the next wake-up."""
-        try:
-            self.leading = await asyncio.to_thread(self._lead)
-            if self.leading:
-                report = await asyncio.to_thread(self.work)
-                self.reports.append(report)
-                if report.alarms or report.digests:
-                    log.info(
-                        "sent %d reminder(s) (%d late, %d folded, %d superseded), %d digest(s)",
-                        report.sent + report.late,
-                        report.late,
-                        report.folded,
-                        report.superseded,
-                        report.digests,
-                    )
-        except Exception:
-            log.exception("the deadline sweep failed; the next sweep tries again")
-        await self.reschedule()
+        """One wake-up: renew (or win) the lease, sweep if leader, set the next wake-up.
 
-    async def reschedule(self) -> None:
-        """Set the wake-up job to the next due moment read from the database."""
+        Wake-ups never overlap (one lock); when something fell due during the sweep, the tick
+        sweeps again at once instead of scheduling a wake-up in the past.
+        """
+        async with self._lock:
+            for _round in range(MAX_ROUNDS):
+                try:
+                    self.leading = await asyncio.to_thread(self._lead)
+                    if self.leading:
+                        if not self._repaired:
+                            await asyncio.to_thread(self._repair)
+                        self._log(await asyncio.to_thread(self.work))
+                except Exception:
+                    log.exception("the deadline sweep failed; the next sweep tries again")
+                    break
+                at = await self._next_wake()
+                if not self.leading or at is None or at > self.clock():
+                    break
+            await self.reschedule()
+
+    def _repair(self) -> None:
+        repaired = self.watch.repair()
+        self._repaired = True
+        if repaired:
+            log.info("gave %d story(ies) a deadline clock they lacked", repaired)
+
+    def _log(self, report: SweepReport) -> None:
+        self.reports.append(report)
+        if report.alarms or report.digests:
+            log.info(
+                "sent %d reminder(s) (%d late, %d folded, %d superseded), %d digest(s)",
+                report.sent + report.late,
+                report.late,
+                report.folded,
+                report.superseded,
+                report.digests,
+            )
+
+    async def _next_wake(self) -> datetime | None:
         try:
-            at = await asyncio.to_thread(self.watch.next_wake)
+            return await asyncio.to_thread(self.watch.next_wake)
         except Exception:
             log.exception("could not read the next deadline; the periodic sweep stands in")
-            return
-        self._set_wake(at)
+            return None
+
+    async def reschedule(self) -> None:
+        """Set the wake-up job to the next due moment read from the database (a newer call
+        wins over an older one still reading)."""
+        self._generation += 1
+        generation = self._generation
+        at = await self._next_wake()
+        if generation == self._generation:
+            self._set_wake(at)
 
     def _set_wake(self, at: datetime | None) -> None:
         if self.scheduler is None:
@@ -139,7 +172,9 @@ class AlarmClock:
             return
         # A moment already past runs at once; the clock's "now" may differ from the wall clock
         # in tests, so the wake-up is placed relative to it.
-        delay = max((at - self.clock()).total_seconds(), 0.0)
+        # Never "now": a wake-up that is running cannot start itself again (APScheduler would
+        # skip it); what is already due is swept by the running tick or one second later.
+        delay = max((at - self.clock()).total_seconds(), 1.0)
         run_at = datetime.now(UTC) + timedelta(seconds=delay)
         self._wake_at = at
         self.scheduler.add_job(
@@ -155,7 +190,12 @@ class AlarmClock:
         loop = self.loop
         if loop is None or loop.is_closed():
             return
-        loop.call_soon_threadsafe(lambda: asyncio.ensure_future(self.reschedule()))
+        loop.call_soon_threadsafe(self._reschedule_soon)
+
+    def _reschedule_soon(self) -> None:
+        task = asyncio.ensure_future(self.reschedule())
+        self._pending.add(task)
+        task.add_done_callback(self._pending.discard)
 
     @property
     def wake_at(self) -> datetime | None:

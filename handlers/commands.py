@@ -8,9 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from handlers.agenda import accept, agenda, assign, decline
 from handlers.desk import Turn
 from handlers.messages import Button
 from handlers.render import Renderer
+from handlers.roster import duty, leave, roster, swap_duty
 from storage import repo
 from storage.models import Story
 
@@ -286,8 +288,11 @@ def _link_origin(turn: Turn, story: Story) -> None:
 
 def submit(turn: Turn) -> None:
     """Create a story from a reporter's coverage: title line, body, optional photos."""
+    from handlers.agenda import link_submission, strip_named_item
+
     assert turn.person is not None
     raw = turn.args if turn.command else turn.msg.text
+    named, raw = strip_named_item(raw)
     title, body = _split_text(raw)
     if _decide(turn, None, StoryEvent.SUBMIT) is None:
         return
@@ -305,9 +310,12 @@ def submit(turn: Turn) -> None:
     )
     added, refused = _attach_media(turn, story)
     _link_origin(turn, story)
+    link = link_submission(
+        turn.session, turn.desk, story, reporter_id=turn.person.id, named=named, now=turn.now
+    )
     turn.touch(story)
     turn.outcome = "submitted"
-    turn.reply("story_received", story=story, photos=added, refused=refused)
+    turn.reply("story_received", story=story, photos=added, refused=refused, link=link)
 
 
 def claim(turn: Turn) -> None:
@@ -814,6 +822,8 @@ _PEOPLE = frozenset(PEOPLE_ROLES)
 _WRITERS = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.REPORTER})
 _PUBLISHERS = frozenset({Role.SECTION_HEAD, Role.OPERATOR})
 _STAFF = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.OPERATOR})
+_PLANNERS = frozenset({Role.SECTION_HEAD, Role.EDITOR})
+_REPORTERS = frozenset({Role.REPORTER})
 
 COMMANDS: tuple[Command, ...] = (
     Command("submit", "kirim", submit, "<judul>\n<isi berita>", event=StoryEvent.SUBMIT),
@@ -834,6 +844,18 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", "status", status, "12", roles=_PEOPLE),
     Command("list", "daftar", list_open, roles=_PEOPLE),
     Command("late", "terlambat", late, roles=_PEOPLE),
+    Command(
+        "agenda", "agenda", agenda, "[besok | Senin | tambah … | ubah … | batal …]", roles=_PEOPLE
+    ),
+    Command("assign", "tugaskan", assign, "3 <reporter>", roles=_PLANNERS),
+    Command("accept", "terima", accept, "[3]", roles=_REPORTERS),
+    Command("decline", "tolak", decline, "[3] <alasan>", roles=_REPORTERS),
+    Command(
+        "roster", "roster", roster, "[2026-12 | buat 2026-12 | setujui 2026-12]", roles=_PEOPLE
+    ),
+    Command("swap", "tukar", swap_duty, "<tanggal> <orang>", roles=_PLANNERS),
+    Command("leave", "cuti", leave, "<orang> <tanggal>", roles=_PLANNERS),
+    Command("duty", "piket", duty, "[besok | tanggal]", roles=_PEOPLE),
     Command("digest", "ringkasan", digest, "[kemarin | hari ini | 2026-12-02]", roles=_STAFF),
     Command("help", "bantuan", show_help, roles=_EVERYONE),
     Command("whoami", "siapa", whoami, roles=_EVERYONE),

@@ -125,7 +125,13 @@ class Turn:
         )
 
     def tell(
-        self, person: repo.PersonRecord, name: str, *, story: Story | None = None, **values: Any
+        self,
+        person: repo.PersonRecord,
+        name: str,
+        *,
+        story: Story | None = None,
+        buttons: list[Button] | None = None,
+        **values: Any,
     ) -> bool:
         """Message ``person`` privately, preferably on this channel; False when unreachable."""
         channel = next(
@@ -150,6 +156,7 @@ class Turn:
                 now=self.now,
                 story_id=story.id if story else None,
                 inbox_id=self.inbox_id,
+                buttons=[vars(button) for button in buttons] if buttons else None,
             )
         )
         return True
@@ -593,6 +600,18 @@ class Desk:
                 session, story_id=story_id, channel=channel, chat_id=chat_id, message_id=message_id
             )
             repo.mark_done(session, item_id, now=now, result={"message_id": message_id})
+
+    def group_chats(self, session: Session) -> list[tuple[str, str]]:
+        """The desk's group, where Warta posts its own news: the configured card chats, else
+        the group chat Warta heard from most recently (never a private chat); empty when Warta
+        knows no group yet."""
+        if self.options.card_chats:
+            return list(self.options.card_chats)
+        found = repo.latest_group_chat(session)
+        if found is None:
+            log.warning("no group chat is configured or known; group messages are not sent")
+            return []
+        return [found]
 
     def is_group(self, msg: InboundMessage) -> bool:
         return msg.chat_kind is ChatKind.GROUP

@@ -74,6 +74,27 @@ class ChecklistSpec:
 
 
 @dataclass(frozen=True)
+class AgendaOptions:
+    """The agenda, assignments and roster settings the handlers need."""
+
+    announce_at: time | None = time(15, 0)
+    """The H-1 announcement of tomorrow's agenda (local time), or None."""
+    default_duration: timedelta = timedelta(hours=2)
+    answer_within: timedelta = timedelta(hours=2)
+    remind_before: timedelta = timedelta(hours=1)
+    roster_people: tuple[str, ...] = ()
+    """Person keys eligible for duty; empty means every reporter and editor."""
+    shifts: tuple[str, ...] = ("piket",)
+    weekend_shifts: tuple[str, ...] = ()
+    holiday_shifts: tuple[str, ...] = ()
+    shift_times: dict[str, tuple[time, time]] = field(
+        default_factory=lambda: {"piket": (time(7, 30), time(16, 0))}
+    )
+    duty_announce_at: time | None = time(7, 0)
+    """When the group is told who is on duty today, or None."""
+
+
+@dataclass(frozen=True)
 class DeskOptions:
     """What the handlers need from the configuration, without depending on its file format."""
 
@@ -96,3 +117,4 @@ class DeskOptions:
     """An alarm sent this long after its moment is marked as late."""
     digest_at: time | None = DEFAULT_DIGEST_AT
     """When the section head gets the daily digest (local time), or None for never."""
+    agenda: AgendaOptions = field(default_factory=AgendaOptions)

@@ -75,6 +75,10 @@ class Renderer:
                 "day": self._day,
                 "clock": self._clock,
                 "when": self._when,
+                "hm": self._hours_minutes,
+                "capitalize_first": lambda text: text[:1].upper() + text[1:],
+                "zone": lambda value: zone_label(self.tz, value),
+                "month": lambda value, locale: format_date(value, "MMMM y", locale=locale),
                 "duration": lambda delta, locale: humanize_duration(delta, locale),
             }
         )
@@ -120,6 +124,11 @@ class Renderer:
         local = value.astimezone(self.tz)
         separator = "." if locale == "id" else ":"
         return f"{local:%H}{separator}{local:%M} {zone_label(self.tz, value)}"
+
+    def _hours_minutes(self, value: datetime, locale: str) -> str:
+        """``09.00`` (``09:00`` in English), local time without the zone."""
+        local = value.astimezone(self.tz)
+        return f"{local:%H}{'.' if locale == 'id' else ':'}{local:%M}"
 
     def _when(self, value: datetime, locale: str, now: datetime | None = None) -> str:
         """The time alone when it is today, else the day and the time."""

@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from handlers.agenda import agenda_sweep, next_agenda_moment
 from handlers.desk import CHANNEL_PREFERENCE, Desk
 from handlers.render import html_to_plain
+from handlers.roster import duty_sweep
 from storage import clocks, repo
-from storage.models import AuditEvent, DailyRun, SlaClock, Story
+from storage.models import AgendaItem, Assignment, AuditEvent, DailyRun, SlaClock, Story
 from workflow.digest import ClockRecord, day_bounds, digest_figures
 from workflow.lifecycle import Role
 from workflow.sla import BREACH, Step, step_holder
@@ -83,7 +85,11 @@ class Watch:
         """The next moment anything is due: the earliest pending alarm or the next digest."""
         now = self.desk.clock()
         with self.desk.db.transaction() as session:
-            candidates = [clocks.next_alarm_at(session), self._next_digest(session, now)]
+            candidates = [
+                clocks.next_alarm_at(session),
+                self._next_digest(session, now),
+                next_agenda_moment(session, self.desk, now),
+            ]
         due = [moment for moment in candidates if moment is not None]
         return min(due) if due else None
 
@@ -110,6 +116,7 @@ class Watch:
         """Give a clock to every story in a step that has none (stories written before clocks
         existed, or by an older Warta), from the deadline stored on the story."""
         policy = self.options.sla
+        now = self.desk.clock()
         with self.desk.db.transaction() as session:
             open_states = [state.value for state in repo.OPEN_STATES]
             missing = clocks.stories_missing_a_clock(session, open_states)
@@ -117,7 +124,7 @@ class Watch:
                 step = Step(story.step or "")
                 assert story.step_started_at is not None
                 due = story.step_due_at or policy.due(step, story.step_started_at)
-                repo.start_clock(
+                clock_id = repo.start_clock(
                     session,
                     story,
                     step,
@@ -125,6 +132,8 @@ class Watch:
                     due_at=due,
                     policy=policy,
                 )
+                # What fell due before this Warta kept clocks is not announced now, late.
+                clocks.supersede_earlier(session, clock_id, now, now=now, inclusive=True)
             return len(missing)
 
     # -- the sweep ----------------------------------------------------------------------------
@@ -147,6 +156,9 @@ class Watch:
                 break
         with self.desk.db.transaction() as session:
             self._digest_if_due(session, now, report)
+        with self.desk.db.transaction() as session:
+            report.outbox_ids += agenda_sweep(session, self.desk, now)
+            report.outbox_ids += duty_sweep(session, self.desk, now)
         return report
 
     def _settle(
@@ -162,12 +174,13 @@ class Watch:
                 if clocks.settle_alarm(session, alarm_id, status="superseded", now=now):
                     report.superseded += 1
                 continue
+            clocks.supersede_earlier(session, entry.clock.id or 0, entry.alarm.due_at, now=now)
             late = now - entry.alarm.due_at > self.options.late_after
             fold = late and self.options.missed == "fold"
             status = "folded" if fold else "late" if late else "sent"
             if not clocks.settle_alarm(session, alarm_id, status=status, now=now):
                 continue
-            deliveries = self._deliveries(entry)
+            deliveries = self._deliveries(session, entry)
             if entry.alarm.point == BREACH:
                 holder = self._holder(entry)
                 clocks.mark_breached(session, entry.clock, held_by=holder.ref)
@@ -199,9 +212,12 @@ class Watch:
 
     def _holder(self, entry: clocks.DueAlarm) -> Any:
         story = entry.story
+        reporter_id = story.reporter_id if story else None
+        if entry.assignment is not None:
+            reporter_id = entry.assignment.reporter_id
         return step_holder(
             Step(entry.clock.step),
-            reporter_id=story.reporter_id if story else None,
+            reporter_id=reporter_id,
             holder_id=story.holder_id if story else None,
         )
 
@@ -212,18 +228,7 @@ class Watch:
             return [person] if person else []
         return list(self.desk.people.with_role(holder.role))
 
-    def _group_chats(
-        self, story: Story | None, session: Session | None = None
-    ) -> list[tuple[str, str]]:
-        """The desk's group: the configured card chats, else the chat the story (or, with no
-        story, the latest story) came from."""
-        if self.options.card_chats:
-            return list(self.options.card_chats)
-        if story is None and session is not None:
-            story = session.exec(select(Story).order_by(col(Story.id).desc()).limit(1)).first()
-        return [(story.origin_channel, story.origin_chat)] if story else []
-
-    def _deliveries(self, entry: clocks.DueAlarm) -> list[Delivery]:
+    def _deliveries(self, session: Session, entry: clocks.DueAlarm) -> list[Delivery]:
         """Who hears of an alarm: the holders (in the group, privately, or both as configured)
         and, at a breach, the section head. Someone who cannot be reached privately is named
         in the group instead, so no alarm goes nowhere."""
@@ -239,14 +244,17 @@ class Watch:
                 out.extend([delivery] if delivery else [])
         needs_group = "group" in where or unreachable or not holders
         if entry.alarm.point == BREACH:
-            for head in self.desk.people.with_role(Role.SECTION_HEAD):
+            heads = self.desk.people.with_role(Role.SECTION_HEAD)
+            for head in heads:
                 delivery = _private(head, "sla_escalation")
                 needs_group |= delivery is None
                 out.extend([delivery] if delivery else [])
+            if not heads:
+                log.warning("no section head is configured: the breach is not escalated")
         if needs_group:
             out.extend(
                 Delivery(channel, chat, f"{kind}_group", None)
-                for channel, chat in self._group_chats(entry.story)
+                for channel, chat in self.desk.group_chats(session)
             )
         unique: dict[tuple[str, str], Delivery] = {}
         for delivery in out:
@@ -257,12 +265,14 @@ class Watch:
         holder = self._holder(entry)
         return {
             "story": entry.story,
+            "item": entry.item,
             "step": entry.clock.step,
             "point": entry.alarm.point,
             "due": entry.clock.due_at,
             "planned": entry.alarm.due_at,
             "late": late,
             "breach": entry.alarm.point == BREACH,
+            "escalated": bool(self.desk.people.with_role(Role.SECTION_HEAD)),
             "holders": self._holders(entry),
             "holder_role": holder.role.value if holder.role else None,
             "reporter": self.desk.people.get(entry.story.reporter_id) if entry.story else None,
@@ -290,36 +300,44 @@ class Watch:
     # -- the daily digest ---------------------------------------------------------------------
 
     def _digest_if_due(self, session: Session, now: datetime, report: SweepReport) -> None:
+        """Send each day's digest once, at its time or as soon as Warta is back: yesterday's
+        too, if Warta was down over its time and past midnight."""
         today = now.astimezone(self.options.tz).date()
-        moment = self._digest_moment(today)
-        if moment is None or now < moment:
-            return
         first_ever = not session.exec(
             select(func.count()).select_from(DailyRun).where(DailyRun.job == DIGEST_JOB)
         ).one()
-        if first_ever and now - moment > self.options.late_after:
-            # A new installation started after today's digest time: nothing was missed yet.
-            clocks.claim_daily_run(
-                session, job=DIGEST_JOB, day=today.isoformat(), now=now, holder="first start"
-            )
-            return
-        if not clocks.claim_daily_run(session, job=DIGEST_JOB, day=today.isoformat(), now=now):
-            return
-        report.digests += 1
-        yesterday = today - timedelta(days=1)
-        heads = self.desk.people.with_role(Role.SECTION_HEAD)
-        reached = False
-        for head in heads:
-            delivery = _private(head, "daily_digest")
-            if delivery is None:
+        for sending_day in (today - timedelta(days=1), today):
+            moment = self._digest_moment(sending_day)
+            if moment is None or now < moment:
                 continue
-            reached = True
-            values = self.digest_values(session, yesterday, now)
-            report.outbox_ids.append(self._send(session, delivery, now, **values))
+            missed_before_install = sending_day != today or now - moment > self.options.late_after
+            if first_ever and missed_before_install:
+                # A new installation started after the digest time: nothing was missed.
+                clocks.claim_daily_run(
+                    session,
+                    job=DIGEST_JOB,
+                    day=sending_day.isoformat(),
+                    now=now,
+                    holder="first start",
+                )
+                continue
+            if clocks.claim_daily_run(
+                session, job=DIGEST_JOB, day=sending_day.isoformat(), now=now
+            ):
+                self._send_digest(session, sending_day - timedelta(days=1), now, report)
+
+    def _send_digest(self, session: Session, day: date, now: datetime, report: SweepReport) -> None:
+        report.digests += 1
+        values = self.digest_values(session, day, now)
+        reached = False
+        for head in self.desk.people.with_role(Role.SECTION_HEAD):
+            delivery = _private(head, "daily_digest")
+            if delivery is not None:
+                reached = True
+                report.outbox_ids.append(self._send(session, delivery, now, **values))
         if not reached:
-            for channel, chat in self._group_chats(None, session):
+            for channel, chat in self.desk.group_chats(session):
                 delivery = Delivery(channel, chat, "daily_digest", None)
-                values = self.digest_values(session, yesterday, now)
                 report.outbox_ids.append(self._send(session, delivery, now, **values))
 
     def digest_values(self, session: Session, day: date, now: datetime) -> dict[str, Any]:
@@ -327,8 +345,12 @@ class Watch:
         tz = self.options.tz
         start, end = day_bounds(day, tz)
         rows = clocks.clocks_touching(session, start, end)
+        items = _items_of(session, [clock for clock, _story in rows])
         figures = digest_figures(
-            (self._record(clock, story) for clock, story in rows), day=day, tz=tz, now=now
+            (self._record(clock, story, items.get(clock.id or 0)) for clock, story in rows),
+            day=day,
+            tz=tz,
+            now=now,
         )
         submitted = session.exec(
             select(func.count())
@@ -352,6 +374,8 @@ class Watch:
             "published": published,
             "duty": extras.get("duty", []),
             "agenda": extras.get("agenda", []),
+            "assignments": extras.get("assignments", {}),
+            "people": self.desk.people.by_id,
         }
 
     def digest_text(self, day: date, *, locale: str | None = None, plain: bool = False) -> str:
@@ -362,23 +386,34 @@ class Watch:
         text = self.desk.renderer.render("daily_digest", locale=locale, now=now, **values)
         return html_to_plain(text) if plain else text
 
-    def _record(self, clock: SlaClock, story: Story | None) -> ClockRecord:
+    def _record(
+        self,
+        clock: SlaClock,
+        story: Story | None,
+        assigned: tuple[AgendaItem, int] | None = None,
+    ) -> ClockRecord:
+        item, reporter_id = assigned if assigned else (None, None)
         return ClockRecord(
             story_number=story.number if story else None,
-            title=story.title if story else "",
+            title=story.title if story else item.title if item else "",
+            item_number=item.number if item else None,
             step=Step(clock.step),
             started_at=clock.started_at,
             due_at=clock.due_at,
             finished_at=clock.finished_at,
             outcome=clock.outcome,
-            held_by=self._held_by_label(clock, story),
+            held_by=self._held_by_label(clock, story, reporter_id),
         )
 
-    def _held_by_label(self, clock: SlaClock, story: Story | None) -> str | None:
+    def _held_by_label(
+        self, clock: SlaClock, story: Story | None, reporter_id: int | None = None
+    ) -> str | None:
         ref = clock.held_by
-        if ref is None and clock.outcome == clocks.OPEN and story is not None:
+        if ref is None and clock.outcome == clocks.OPEN and (story or reporter_id):
             ref = step_holder(
-                Step(clock.step), reporter_id=story.reporter_id, holder_id=story.holder_id
+                Step(clock.step),
+                reporter_id=story.reporter_id if story else reporter_id,
+                holder_id=story.holder_id if story else None,
             ).ref
         if ref is None:
             return None
@@ -393,11 +428,25 @@ class Watch:
     def late_values(self, session: Session, now: datetime) -> dict[str, Any]:
         """Open clocks overdue or due within the hour, most urgent first (``/terlambat``)."""
         rows = clocks.open_clocks(session, due_before=now + SOON)
-        records = [self._record(clock, story) for clock, story in rows]
+        items = _items_of(session, [clock for clock, _story in rows])
+        records = [self._record(clock, story, items.get(clock.id or 0)) for clock, story in rows]
         return {
             "overdue": [r for r in records if r.due_at <= now],
             "soon": [r for r in records if r.due_at > now],
         }
+
+
+def _items_of(session: Session, rows: list[SlaClock]) -> dict[int, tuple[AgendaItem, int]]:
+    """The agenda item and reporter behind each assignment clock, by clock id."""
+    wanted = {clock.assignment_id: clock.id or 0 for clock in rows if clock.assignment_id}
+    if not wanted:
+        return {}
+    found = session.exec(
+        select(Assignment, AgendaItem)
+        .join(AgendaItem, col(AgendaItem.id) == Assignment.item_id)
+        .where(col(Assignment.id).in_(list(wanted)))
+    ).all()
+    return {wanted[a.id or 0]: (item, a.reporter_id) for a, item in found}
 
 
 def _private(person: repo.PersonRecord, template: str) -> Delivery | None:
@@ -421,9 +470,12 @@ def digest_day(argument: str, *, today: date) -> date | None:
         pass
     day, slash, month = text.partition("/")
     if slash and day.isdigit() and month.isdigit():
-        try:
-            candidate = date(today.year, int(month), int(day))
-        except ValueError:
-            return None
-        return candidate if candidate <= today else candidate.replace(year=today.year - 1)
+        for year in (today.year, today.year - 1):
+            try:
+                candidate = date(year, int(month), int(day))
+            except ValueError:
+                continue
+            if candidate <= today:
+                return candidate
+        return None
     return None

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, col, select
 
-from storage.models import DailyRun, Lease, SlaAlarm, SlaClock, Story
+from storage.models import AgendaItem, Assignment, DailyRun, Lease, SlaAlarm, SlaClock, Story
 from storage.sql import core, insert_ignoring_conflict, is_postgresql
 from workflow.calendar import ClockMode
 from workflow.sla import Alarm, Step
@@ -29,11 +30,14 @@ _SETTLE_ALARM = (
 
 @dataclass
 class DueAlarm:
-    """A pending alarm whose moment has come, with its clock and story."""
+    """A pending alarm whose moment has come, with its clock and what the clock is for: a
+    story, or an assignment (coverage due after its agenda item ends)."""
 
     alarm: SlaAlarm
     clock: SlaClock
     story: Story | None
+    assignment: Assignment | None = None
+    item: AgendaItem | None = None
 
 
 def open_clock(
@@ -45,6 +49,7 @@ def open_clock(
     started_at: datetime,
     due_at: datetime,
     alarms: Sequence[Alarm],
+    assignment_id: int | None = None,
 ) -> int:
     """Start a step's clock and plan its alarms (reminder points and the breach)."""
     clock_id = int(
@@ -53,6 +58,7 @@ def open_clock(
             _CLOCK.insert().returning(_CLOCK.c.id),
             {
                 "story_id": story_id,
+                "assignment_id": assignment_id,
                 "step": step.value,
                 "clock_mode": mode.value,
                 "started_at": started_at,
@@ -113,16 +119,18 @@ def next_alarm_at(session: Session) -> datetime | None:
 def due_alarms(session: Session, *, now: datetime, limit: int = 500) -> list[DueAlarm]:
     """Pending alarms due by ``now``, oldest first (rows another instance holds are skipped)."""
     query = (
-        select(SlaAlarm, SlaClock, Story)
+        select(SlaAlarm, SlaClock, Story, Assignment, AgendaItem)
         .join(SlaClock, col(SlaClock.id) == SlaAlarm.clock_id)
         .join(Story, col(Story.id) == SlaClock.story_id, isouter=True)
+        .join(Assignment, col(Assignment.id) == SlaClock.assignment_id, isouter=True)
+        .join(AgendaItem, col(AgendaItem.id) == Assignment.item_id, isouter=True)
         .where(SlaAlarm.status == PENDING, col(SlaAlarm.due_at) <= now)
         .order_by(col(SlaAlarm.due_at), col(SlaAlarm.id))
         .limit(limit)
     )
     if is_postgresql(session):
         query = query.with_for_update(of=SlaAlarm, skip_locked=True)  # type: ignore[arg-type]
-    return [DueAlarm(alarm, clock, story) for alarm, clock, story in session.exec(query).all()]
+    return [DueAlarm(*row) for row in session.exec(query).all()]
 
 
 def settle_alarm(session: Session, alarm_id: int, *, status: str, now: datetime) -> bool:
@@ -132,6 +140,21 @@ def settle_alarm(session: Session, alarm_id: int, *, status: str, now: datetime)
         session, _SETTLE_ALARM, {"alarm_id": alarm_id, "new_status": status, "done_at": now}
     )
     return bool(result.rowcount)
+
+
+def supersede_earlier(
+    session: Session, clock_id: int, before: datetime, *, now: datetime, inclusive: bool = False
+) -> None:
+    """Mark a clock's pending alarms due before ``before`` as superseded (a later point of the
+    same clock speaks for them), whichever sweep batch or instance holds them."""
+    due = _ALARM.c.due_at <= before if inclusive else _ALARM.c.due_at < before
+    core(
+        session,
+        _ALARM.update()
+        .where(_ALARM.c.clock_id == clock_id, _ALARM.c.status == PENDING, due)
+        .values(status="superseded", done_at=now),
+        {},
+    )
 
 
 def note_outbox(session: Session, alarm_id: int, outbox_id: int | None) -> None:
@@ -147,6 +170,59 @@ def mark_breached(session: Session, clock: SlaClock, *, held_by: str) -> None:
     if clock.breached_at is None:
         clock.breached_at, clock.held_by = clock.due_at, held_by
         session.add(clock)
+
+
+def close_assignment_clock(
+    session: Session,
+    assignment_id: int,
+    *,
+    now: datetime,
+    outcome: str,
+    actor_id: int | None = None,
+) -> None:
+    """End an assignment's submission clock: covered (done) or cancelled (declined, moved)."""
+    for clock in session.exec(
+        select(SlaClock).where(SlaClock.assignment_id == assignment_id, SlaClock.outcome == OPEN)
+    ).all():
+        clock.outcome, clock.finished_at, clock.finished_by_id = outcome, now, actor_id
+        if outcome == DONE and now > clock.due_at and clock.breached_at is None:
+            clock.breached_at, clock.held_by = clock.due_at, f"person:{actor_id}"
+        session.add(clock)
+        session.flush()
+        core(
+            session,
+            _ALARM.update()
+            .where(_ALARM.c.clock_id == clock.id, _ALARM.c.status == PENDING)
+            .values(status=CANCELLED, done_at=now),
+            {},
+        )
+
+
+def open_clock_of_assignment(session: Session, assignment_id: int) -> SlaClock | None:
+    return session.exec(
+        select(SlaClock).where(SlaClock.assignment_id == assignment_id, SlaClock.outcome == OPEN)
+    ).first()
+
+
+def set_once(session: Session, row: Any, column: str, now: datetime) -> bool:
+    """Set ``column`` of ``row`` to ``now`` unless someone already has (a guarded update):
+    True for the one transaction that did it."""
+    table = type(row).__table__
+    result = core(
+        session,
+        table.update().where(table.c.id == row.id, table.c[column].is_(None)).values({column: now}),
+        {},
+    )
+    if result.rowcount:
+        from sqlalchemy.orm.attributes import set_committed_value
+
+        set_committed_value(row, column, now)
+        return True
+    return False
+
+
+def daily_run_done(session: Session, *, job: str, day: str) -> bool:
+    return session.get(DailyRun, (job, day)) is not None
 
 
 def open_clock_of(session: Session, story_id: int) -> SlaClock | None:
@@ -264,3 +340,24 @@ def claim_daily_run(
         {"job": job, "day": day, "done_at": now, "holder": holder},
     ).first()
     return inserted is not None
+
+
+def claim_due_run(
+    session: Session,
+    *,
+    job: str,
+    day: str,
+    moment: datetime,
+    now: datetime,
+    grace: timedelta,
+) -> bool:
+    """Whether a once-a-day job should run now (its moment has passed and nobody ran it for
+    ``day``). A new installation started after the moment does not run it late: that day is
+    recorded as its first start."""
+    if now < moment:
+        return False
+    ever = session.exec(select(DailyRun.day).where(DailyRun.job == job).limit(1)).first()
+    if ever is None and now - moment > grace:
+        claim_daily_run(session, job=job, day=day, now=now, holder="first start")
+        return False
+    return claim_daily_run(session, job=job, day=day, now=now)

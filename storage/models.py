@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, TypeDecorator, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -230,10 +230,21 @@ class SlaClock(SQLModel, table=True):
     """
 
     __tablename__ = "sla_clock"
-    __table_args__ = (Index("ix_sla_clock_open", "outcome", "due_at"),)
+    __table_args__ = (
+        Index("ix_sla_clock_open", "outcome", "due_at"),
+        # At most one running clock per story, whatever two instances do at once.
+        Index(
+            "uq_sla_clock_open_story",
+            "story_id",
+            unique=True,
+            sqlite_where=text("outcome = 'open'"),
+            postgresql_where=text("outcome = 'open'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     story_id: int | None = Field(default=None, foreign_key="story.id", index=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id", index=True)
     step: str = Field(max_length=32)
     clock_mode: str = Field(max_length=16)
     started_at: datetime = utc_column()
@@ -284,3 +295,92 @@ class DailyRun(SQLModel, table=True):
     day: str = Field(primary_key=True, max_length=10)
     done_at: datetime = utc_column()
     holder: str | None = Field(default=None, max_length=200)
+
+
+class AgendaItem(SQLModel, table=True):
+    """One event of the city leaders' agenda ("buku jadwal kegiatan"), by command or import."""
+
+    __tablename__ = "agenda_item"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True)
+    title: str = Field(max_length=500)
+    leaders: str = Field(default="", max_length=500)
+    place: str = Field(default="", max_length=500)
+    starts_at: datetime = utc_column(index=True)
+    ends_at: datetime = utc_column()
+    all_day: bool = False
+    open_end: bool = False
+    notes: str = text_column()
+    source: str = Field(max_length=16)
+    source_key: str | None = Field(default=None, max_length=300, unique=True)
+    status: str = Field(default="planned", max_length=16, index=True)
+    cancel_reason: str | None = text_column(nullable=True)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()
+    announced_at: datetime | None = utc_column(nullable=True)
+
+
+class Assignment(SQLModel, table=True):
+    """A reporter assigned to cover an agenda item: offered, then accepted or declined, and
+    finally covered by the story it produced."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="agenda_item.id", index=True)
+    reporter_id: int = Field(foreign_key="person.id", index=True)
+    status: str = Field(default="offered", max_length=16, index=True)
+    assigned_by_id: int | None = Field(default=None, foreign_key="person.id")
+    assigned_at: datetime = utc_column()
+    answer_due_at: datetime | None = utc_column(nullable=True)
+    answered_at: datetime | None = utc_column(nullable=True)
+    reason: str | None = text_column(nullable=True)
+    story_id: int | None = Field(default=None, foreign_key="story.id")
+    reminded_at: datetime | None = utc_column(nullable=True)
+    alerted_at: datetime | None = utc_column(nullable=True)
+
+
+class RosterSlot(SQLModel, table=True):
+    """One duty post of one day in the monthly roster ("jadwal piket")."""
+
+    __tablename__ = "roster_slot"
+    __table_args__ = (UniqueConstraint("day", "shift"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    month: str = Field(max_length=7, index=True)
+    day: str = Field(max_length=10, index=True)
+    shift: str = Field(max_length=32)
+    person_id: int | None = Field(default=None, foreign_key="person.id")
+    status: str = Field(default="draft", max_length=16)
+    updated_by_id: int | None = Field(default=None, foreign_key="person.id")
+    updated_at: datetime = utc_column()
+
+
+class Leave(SQLModel, table=True):
+    """A day a person is on leave (cuti) or otherwise unavailable for duty."""
+
+    __table_args__ = (UniqueConstraint("person_id", "day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    day: str = Field(max_length=10, index=True)
+    reason: str | None = Field(default=None, max_length=300)
+    created_by_id: int | None = Field(default=None, foreign_key="person.id")
+    created_at: datetime = utc_column()
+
+
+class DeskEvent(SQLModel, table=True):
+    """Append-only record of the agenda book, assignments, the roster and leave: who did what
+    and when (the SOP's "buku jadwal kegiatan" and roster changes)."""
+
+    __tablename__ = "desk_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = utc_column(index=True)
+    actor_id: int | None = Field(default=None, foreign_key="person.id")
+    kind: str = Field(max_length=16)
+    action: str = Field(max_length=32)
+    item_id: int | None = Field(default=None, foreign_key="agenda_item.id", index=True)
+    assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
+    day: str | None = Field(default=None, max_length=10)
+    detail: dict[str, Any] = json_column()

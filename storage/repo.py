@@ -30,8 +30,15 @@ from storage.models import (
 )
 from storage.sql import core as _core
 from storage.sql import insert_ignoring_conflict as _insert_ignoring_conflict
-from workflow.lifecycle import Actor, Decision, Role, StoryEvent, StoryFacts, StoryState
-from workflow.sla import SlaPolicy, Step, starts_new_step, step_holder, step_of
+from workflow.lifecycle import Actor, Decision, Role, StoryFacts, StoryState
+from workflow.sla import (
+    SlaPolicy,
+    Step,
+    completes_step,
+    starts_new_step,
+    step_holder,
+    step_of,
+)
 
 OPEN_STATES = tuple(
     state for state in StoryState if state not in (StoryState.SPIKED, StoryState.ARCHIVED)
@@ -103,6 +110,20 @@ class PeopleDirectory:
 
     def find(self, channel: str, address: str) -> PersonRecord | None:
         return self.by_address.get((channel, address))
+
+    def find_name(self, text: str) -> PersonRecord | None:
+        """A person by key, full name or unambiguous first name (any case, "@" allowed)."""
+        wanted = text.strip().lstrip("@").lower()
+        people = list(self.by_id.values())
+        for match in (
+            lambda p: p.key.lower() == wanted,
+            lambda p: p.name.lower() == wanted,
+            lambda p: p.name.lower().split()[0] == wanted if p.name.split() else False,
+        ):
+            found = [person for person in people if match(person)]
+            if len(found) == 1:
+                return found[0]
+        return None
 
     def with_role(self, role: Role) -> list[PersonRecord]:
         return sorted(
@@ -249,6 +270,19 @@ def find_inbound(
     ).first()
 
 
+def latest_group_chat(session: Session, *, look_back: int = 200) -> tuple[str, str] | None:
+    """The (channel, chat) of the most recent inbound message from a group chat."""
+    rows = session.exec(
+        select(InboxMessage.channel, InboxMessage.chat_id, InboxMessage.payload)
+        .order_by(col(InboxMessage.id).desc())
+        .limit(look_back)
+    ).all()
+    for channel, chat_id, payload in rows:
+        if (payload or {}).get("chat_kind") == "group":
+            return channel, chat_id
+    return None
+
+
 def unprocessed_inbox(session: Session, *, limit: int = 100) -> Sequence[InboxMessage]:
     """Messages stored but not handled, except album parts (see :func:`pending_album_parts`)."""
     return session.exec(
@@ -272,8 +306,10 @@ def enqueue_message(
     story_id: int | None = None,
     inbox_id: int | None = None,
     reply_to: str | None = None,
+    buttons: list[dict[str, Any]] | None = None,
 ) -> int:
-    """Queue a message for delivery after commit; returns the outbox id."""
+    """Queue a message for delivery after commit (with answer buttons when given); returns
+    the outbox id."""
     return int(
         _core(
             session,
@@ -286,7 +322,7 @@ def enqueue_message(
                 "story_id": story_id,
                 "inbox_id": inbox_id,
                 "reply_to": reply_to,
-                "payload": {},
+                "payload": {"buttons": buttons} if buttons else {},
                 "result": {},
                 "status": "pending",
                 "attempts": 0,
@@ -695,13 +731,14 @@ def apply_decision(
         values.update(step=None, step_due_at=None)
     _guarded_update(session, story, **values)
     if (fresh_step or new_step is None) and old_holder is not None and story.id is not None:
-        cancelled = old_step is Step.SUBMISSION and decision.transition.event is StoryEvent.SPIKE
+        assert old_step is not None
+        done = completes_step(old_step, decision.transition.event)
         clocks.close_clocks(
             session,
             story_id=story.id,
             now=now,
             actor_id=actor_id,
-            outcome=clocks.CANCELLED if cancelled else clocks.DONE,
+            outcome=clocks.DONE if done else clocks.CANCELLED,
             held_by=old_holder.ref,
         )
     if fresh_step:

@@ -25,6 +25,8 @@ class ClockRecord:
     outcome: str
     held_by: str | None = None
     """Who held the step when it breached (a name or a role, ready to show)."""
+    item_number: int | None = None
+    """The agenda item, for the submission clock of an assignment (no story yet)."""
 
     def late_by(self, now: datetime) -> timedelta:
         """How far past the deadline the step ended (or is, while open); zero when on time."""

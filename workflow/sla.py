@@ -9,7 +9,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from workflow.calendar import BusinessCalendar, ClockMode
-from workflow.lifecycle import Role, StoryState
+from workflow.lifecycle import Role, StoryEvent, StoryState
 
 
 class Step(StrEnum):
@@ -171,12 +171,28 @@ class StepHolder:
 
 def step_holder(step: Step, *, reporter_id: int | None, holder_id: int | None) -> StepHolder:
     """The reporter for a submission, the claiming editor (or all editors) for editing, the
-    operators for publishing and documentation."""
+    operators for publishing, the editors for documentation."""
     if step is Step.SUBMISSION:
         return StepHolder(person_id=reporter_id) if reporter_id else StepHolder(role=Role.REPORTER)
     if step is Step.EDITING:
         return StepHolder(person_id=holder_id) if holder_id else StepHolder(role=Role.EDITOR)
+    if step is Step.DOCUMENTATION:
+        return StepHolder(role=Role.EDITOR)  # editors document and /arsipkan
     return StepHolder(role=Role.OPERATOR)
+
+
+_COMPLETING: Mapping[Step, frozenset[StoryEvent]] = {
+    Step.SUBMISSION: frozenset({StoryEvent.RESUBMIT}),
+    Step.EDITING: frozenset({StoryEvent.VERIFY, StoryEvent.REQUEST_REVISION, StoryEvent.SPIKE}),
+    Step.PUBLISHING: frozenset({StoryEvent.PUBLISH_SUCCEEDED}),
+    Step.DOCUMENTATION: frozenset({StoryEvent.ARCHIVE}),
+}
+
+
+def completes_step(step: Step, event: StoryEvent) -> bool:
+    """Whether ``event`` is the step's work done (it counts for the on-time figures), rather
+    than the step being abandoned: a verified story sent back, a correction reopened."""
+    return event in _COMPLETING[step]
 
 
 def submission_clock_start(event_end: datetime | None, received_at: datetime) -> datetime:

@@ -26,7 +26,13 @@ QUIET = {"submission": "1h", "editing": "3h", "publishing": "2h", "digest_at": "
 
 def open_desk(db_url: str, folder: Path, clock=None, **sla: str) -> tuple[Warta, Chat]:
     messenger = LocalMessenger()
-    settings = desk_settings(db_url, folder, sla={**QUIET, **sla})
+    settings = desk_settings(
+        db_url,
+        folder,
+        sla={**QUIET, **sla},
+        agenda={"announce_at": "off"},
+        roster={"announce_at": "off"},
+    )
     warta = build(settings, messengers={"local": messenger}, clock=clock or FakeClock())
     return warta, Chat(warta, messenger, warta.desk.clock)  # type: ignore[arg-type]
 
@@ -224,7 +230,8 @@ def test_next_wake_is_the_earliest_pending_alarm(sqlite_url: str, tmp_path: Path
     warta, chat = open_desk(sqlite_url, tmp_path, clock=clock)
     try:
         assert warta.watch is not None
-        assert warta.watch.next_wake() is None  # nothing planned, digest off
+        # Nothing planned; the digest, the H-1 agenda and the duty announcement are off.
+        assert warta.watch.next_wake() is None
         chat.send("rina", STORY)  # 08.00 WIB: 50 % of editing at 09.30 WIB
         assert warta.watch.next_wake() == datetime(2026, 12, 2, 2, 30, tzinfo=UTC)
     finally:

@@ -147,3 +147,16 @@ def test_without_a_section_head_reachable_the_digest_goes_to_the_group(
         assert [s.recipient for s in chat.last if "Ringkasan" in s.text] == [GROUP]
     finally:
         chat.warta.close()
+
+
+def test_a_digest_missed_over_midnight_is_sent_when_warta_is_back(desk: Chat, clock: FakeClock):
+    sweep(desk)  # a new desk: the 2nd counts as its first start
+    clock.advance(days=1)  # 08.00 on the 3rd: the 3rd's digest (of the 2nd) goes out
+    assert [s.recipient for s in (sweep(desk), desk.last)[1]] == ["hendra"]
+    clock.advance(hours=22)  # Warta stops at 06.00 on the 4th and is back at 00.30 on the 5th
+    clock.advance(hours=18, minutes=30)
+
+    said = sweep(desk)
+
+    assert len(said) == 1 and "Kamis, 3 Desember 2026" in said[0]  # the 4th's digest, late
+    assert sweep(desk) == []

@@ -253,8 +253,10 @@ def test_fold_mode_gathers_a_downtime_into_one_catch_up_message_per_chat(
         group = chat.to(GROUP)
         assert len(group) == 1
         assert group[0].startswith("Warta sempat tidak aktif. Pengingat yang tertunda (2):")
-        assert "⚠️ lewat batas #1 «Wali Kota Buka Musrenbang»" in group[0]
-        assert "⚠️ lewat batas #2 «Pasar Murah di Jalan Tjilik Riwut» — penyuntingan" in group[0]
+        assert "⚠️ lewat batas berita #1 «Wali Kota Buka Musrenbang»" in group[0]
+        assert (
+            "⚠️ lewat batas berita #2 «Pasar Murah di Jalan Tjilik Riwut» — penyuntingan" in group[0]
+        )
         assert "Berita yang lewat batas waktu sudah diteruskan ke Kasi." in group[0]
         hendra = chat.to("hendra")
         assert len(hendra) == 1  # one catch-up, not one message per story
@@ -303,3 +305,44 @@ def test_a_story_from_before_clocks_existed_gets_one_at_start(desk: Chat, clock:
     assert set(alarms(desk)) == {("editing", "50%"), ("editing", "80%"), ("editing", "breach")}
     clock.advance(minutes=90)
     assert len(sweep(desk)) == 4
+
+
+def test_group_reminders_never_go_to_a_private_chat(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/daftar")  # the desk's group, as Warta has heard it
+    desk.send("rina", STORY, private=True)  # coverage sent privately
+    clock.advance(minutes=90)
+
+    sweep(desk)
+
+    assert {s.recipient for s in desk.last} == {GROUP, "hendra", "dedi", "sari"}
+    assert not any("Pengingat untuk semua Redaktur" in text for text in desk.to("rina"))
+
+
+def test_a_story_from_before_clocks_is_not_announced_as_late_at_its_repair(
+    desk: Chat, clock: FakeClock
+):
+    desk.send("rina", STORY)
+    with desk.warta.db.transaction() as session:
+        for alarm in session.exec(select(SlaAlarm)).all():
+            session.delete(alarm)
+        for row in session.exec(select(SlaClock)).all():
+            session.delete(row)
+    clock.advance(hours=5)  # long past its deadline when the new Warta starts
+    assert desk.warta.watch is not None
+
+    desk.warta.watch.repair()
+
+    assert sweep(desk) == []
+    assert set(alarms(desk).values()) == {"superseded"}
+
+
+def test_a_verified_story_sent_back_does_not_count_as_published_on_time(
+    desk: Chat, clock: FakeClock
+):
+    desk.send("rina", STORY)
+    desk.send("dedi", "/sunting 1")
+    desk.send("dedi", "/verifikasi 1 semua")
+    desk.send("hendra", "/kembalikan 1 foto kurang")
+    with desk.warta.db.transaction() as session:
+        outcomes = {row.step: row.outcome for row in session.exec(select(SlaClock)).all()}
+    assert outcomes == {"editing": "done", "publishing": "cancelled", "submission": "open"}

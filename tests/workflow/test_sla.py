@@ -401,7 +401,7 @@ def test_a_reminder_point_must_make_sense(kwargs: dict):
         (Step.EDITING, None, StepHolder(role=Role.EDITOR)),
         (Step.EDITING, 2, StepHolder(person_id=2)),
         (Step.PUBLISHING, 2, StepHolder(role=Role.OPERATOR)),
-        (Step.DOCUMENTATION, None, StepHolder(role=Role.OPERATOR)),
+        (Step.DOCUMENTATION, None, StepHolder(role=Role.EDITOR)),
     ],
 )
 def test_who_holds_each_step(step: Step, holder_id: int | None, expected: StepHolder):
