@@ -147,6 +147,105 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(text: str) -> tuple[int, int]:
+    year, _, month = text.partition("-")
+    if not (year.isdigit() and month.isdigit() and 1 <= int(month) <= 12):
+        raise ValueError(f"'{text}' is not a month like 2026-12")
+    return int(year), int(month)
+
+
+def _write(text: str, out: str | None, *, encoding: str = "utf-8") -> None:
+    if out:
+        Path(out).write_text(text, encoding=encoding, newline="")
+        print(f"written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_agenda(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from bot.app import build
+    from handlers.agenda import agenda_book, import_rows, local_day
+    from workflow.agenda_files import AgendaFileError, book_csv, book_html, parse_agenda_file
+
+    settings = _load(args.config)
+    warta = build(settings)
+    try:
+        desk = warta.desk
+        now = desk.clock()
+        if args.action == "import":
+            path = Path(args.file)
+            try:
+                rows = parse_agenda_file(
+                    path.read_bytes(),
+                    filename=path.name,
+                    tz=settings.zone,
+                    today=local_day(now, settings.zone),
+                )
+            except AgendaFileError as error:
+                print(f"warta: {path.name} was not imported (nothing was saved):", file=sys.stderr)
+                for problem in error.problems:
+                    print(f"  line {problem.line}: {problem.detail}", file=sys.stderr)
+                return 1
+            with warta.db.transaction() as session:
+                source = "ics" if rows and rows[0].source_key.startswith("ics") else "csv"
+                result = import_rows(session, desk, rows, source=source, actor_id=None, now=now)
+            print(
+                f"{path.name}: {len(result.added)} added, {len(result.updated)} updated, "
+                f"{result.unchanged} unchanged, {len(result.cancelled)} cancelled"
+            )
+            return 0
+        if not args.month:
+            print("warta: give the month, e.g. --month 2026-12", file=sys.stderr)
+            return 2
+        year, month = _month(args.month)
+        with warta.db.transaction() as session:
+            entries = agenda_book(session, desk, year, month)
+        if args.format == "csv":
+            _write(book_csv(entries, tz=settings.zone), args.out, encoding="utf-8-sig")
+        else:
+            title = f"Buku Jadwal Kegiatan Pimpinan — {datetime(year, month, 1):%m/%Y}"
+            _write(book_html(entries, tz=settings.zone, title=title), args.out)
+        return 0
+    finally:
+        warta.close()
+
+
+def cmd_roster(args: argparse.Namespace) -> int:
+    from bot.app import build
+    from handlers.roster import export_month, generate_month, month_values
+
+    settings = _load(args.config)
+    year, month = _month(args.month)
+    warta = build(settings)
+    try:
+        desk = warta.desk
+        with warta.db.transaction() as session:
+            if args.action == "generate":
+                generate_month(session, desk, year, month, actor_id=None, now=desk.clock())
+                session.flush()
+                values = month_values(session, desk, year, month)
+                text = warta.renderer.render(
+                    "roster_month", now=desk.clock(), generated=True, **values
+                )
+                from handlers.render import html_to_plain
+
+                print(html_to_plain(text))
+                return 0
+            try:
+                exported = export_month(
+                    session, desk, year, month, fmt=args.format, tz_name=settings.timezone
+                )
+            except LookupError as missing:
+                print(f"warta: {missing}; generate it first", file=sys.stderr)
+                return 1
+        _write(exported, args.out)
+        return 0
+    finally:
+        warta.close()
+
+
 def cmd_telegram(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -245,6 +344,19 @@ def parser() -> argparse.ArgumentParser:
     digest.add_argument("--date", help="the day the digest reports on, YYYY-MM-DD")
     digest.add_argument("--locale", choices=("id", "en"), default=None)
     digest.set_defaults(run=cmd_digest)
+    agenda = add("agenda", "import the leaders' agenda (CSV, iCalendar) or export the agenda book")
+    agenda.add_argument("action", choices=("import", "export"))
+    agenda.add_argument("file", nargs="?", help="the file to import")
+    agenda.add_argument("--month", help="the month to export, e.g. 2026-12")
+    agenda.add_argument("--format", choices=("html", "csv"), default="html")
+    agenda.add_argument("--out", help="write to this file instead of the screen")
+    agenda.set_defaults(run=cmd_agenda)
+    roster = add("roster", "generate or export the monthly duty roster")
+    roster.add_argument("action", choices=("generate", "export"))
+    roster.add_argument("--month", required=True, help="e.g. 2026-12")
+    roster.add_argument("--format", choices=("csv", "ics"), default="csv")
+    roster.add_argument("--out", help="write to this file instead of the screen")
+    roster.set_defaults(run=cmd_roster)
     telegram = add("telegram", "Telegram set-up helpers")
     telegram.add_argument("action", choices=("whereami",), help="list the chats the bot can see")
     telegram.set_defaults(run=cmd_telegram)

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from handlers.agenda import accept, agenda, assign, decline
+from handlers.agenda import accept, agenda, assign, decline, import_agenda_file
 from handlers.desk import Turn
 from handlers.messages import Button
 from handlers.render import Renderer
@@ -98,6 +98,9 @@ def route(turn: Turn) -> None:
             _not_registered(turn)
         else:
             turn.outcome = "ignored"
+        return
+    if any(entry.get("kind") == "agenda_file" for entry in turn.media):
+        import_agenda_file(turn)
         return
     if msg.reply_to_message_id:
         story = repo.story_by_message(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -25,6 +26,15 @@ Clock = Callable[[], datetime]
 STALE_RETRIES = 5
 DONE_PUBLISHING = ("succeeded", "abandoned")
 CHANNEL_PREFERENCE = ("telegram", "whatsapp", "email", "local")
+
+
+AGENDA_FILE_SUFFIXES = (".csv", ".ics", ".ical")
+AGENDA_FILE_LIMIT = 2 * 1024 * 1024
+
+
+def is_agenda_file(filename: str | None) -> bool:
+    """A CSV or iCalendar file sent to the bot is an agenda to import, not coverage."""
+    return bool(filename) and str(filename).lower().endswith(AGENDA_FILE_SUFFIXES)
 
 
 def utc_now() -> datetime:
@@ -212,6 +222,17 @@ class Desk:
         """Keep the files in the media store and what was decided about each in the inbox row."""
         stored: list[dict[str, Any]] = []
         for item in msg.media:
+            if is_agenda_file(item.filename) and not item.problem:
+                # An agenda to import: kept whole in the inbox row, so a redelivery or a
+                # restart imports exactly the same bytes.
+                stored.append(
+                    {
+                        "kind": "agenda_file",
+                        "filename": item.filename,
+                        "data_b64": base64.b64encode(item.data).decode("ascii"),
+                    }
+                )
+                continue
             entry: dict[str, Any] = {
                 "kind": item.kind,
                 "filename": item.filename,

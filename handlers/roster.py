@@ -35,13 +35,18 @@ def month_key(year: int, month: int) -> str:
 
 
 def eligible(desk: Desk) -> list[repo.PersonRecord]:
-    """The people of the roster: those named in the config, else every reporter and editor."""
+    """The people of the roster: those named in the config, else every reporter and editor
+    (the section head excepted)."""
     keys = desk.options.agenda.roster_people
     people = list(desk.people.by_id.values())
     if keys:
         by_key = {person.key: person for person in people}
         return [by_key[key] for key in keys if key in by_key]
-    chosen = [p for p in people if p.roles & {Role.REPORTER, Role.EDITOR}]
+    chosen = [
+        p
+        for p in people
+        if p.roles & {Role.REPORTER, Role.EDITOR} and Role.SECTION_HEAD not in p.roles
+    ]
     return sorted(chosen, key=lambda person: person.id)
 
 
@@ -217,7 +222,7 @@ def swap_duty(turn: Turn) -> None:
         phrase_words = phrase_words[:-1]
     if person is None:
         turn.outcome = "unknown_person"
-        turn.reply("unknown_person", name=words[-1], people=eligible(turn.desk))
+        turn.reply("unknown_person", written=words[-1], people=eligible(turn.desk))
         return
     today = local_day(turn.now, turn.options.tz)
     days = parse_dates(" ".join(phrase_words), today=today)
@@ -239,7 +244,7 @@ def swap_duty(turn: Turn) -> None:
             "roster_swap_refused",
             code=refused.code.value,
             day=day,
-            person=person,
+            member=person,
             shifts=[slot.shift for slot in current.on(day)],
         )
         return
@@ -283,7 +288,7 @@ def leave(turn: Turn) -> None:
     if person is None or not phrase.strip():
         turn.outcome = "usage" if person or not name else "unknown_person"
         if name and person is None:
-            turn.reply("unknown_person", name=name, people=eligible(turn.desk))
+            turn.reply("unknown_person", written=name, people=eligible(turn.desk))
         else:
             turn.reply("usage", command=turn.command, usage="<orang> <tanggal> [| alasan]")
         return
@@ -306,7 +311,7 @@ def leave(turn: Turn) -> None:
         row for day in days for row in book.duty_on(turn.session, day) if row.person_id == person.id
     ]
     turn.outcome = "leave_added"
-    turn.reply("leave_added", person=person, days=days, added=added, on_duty=on_duty)
+    turn.reply("leave_added", member=person, days=days, added=added, on_duty=on_duty)
 
 
 def duty(turn: Turn) -> None:

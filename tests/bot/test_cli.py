@@ -118,3 +118,88 @@ def test_digest_prints_the_digest_of_a_day(tmp_path: Path):
     assert english.stdout.startswith("📊 Daily digest — Wednesday 2 December 2026\n")
     wrong = warta("--config", str(config), "digest", "--date", "2/12")
     assert wrong.returncode == 2 and "'2/12' is not a date like 2026-12-02" in wrong.stderr
+
+
+AGENDA_CSV = (
+    "tanggal,mulai,selesai,kegiatan,pimpinan,tempat\n"
+    "03/12/2026,09.00,11.00,Rapat koordinasi <banjir>,Wali Kota,Aula Peteng Karuhei\n"
+)
+
+
+def test_agenda_import_and_the_printable_agenda_book(tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text("data_dir: data\n")
+    source = tmp_path / "agenda.csv"
+    source.write_text(AGENDA_CSV, encoding="utf-8")
+
+    first = warta("--config", str(config), "agenda", "import", str(source))
+    again = warta("--config", str(config), "agenda", "import", str(source))
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "agenda.csv: 1 added, 0 updated, 0 unchanged, 0 cancelled"
+    assert again.stdout.strip() == "agenda.csv: 0 added, 0 updated, 1 unchanged, 0 cancelled"
+    html = warta("--config", str(config), "agenda", "export", "--month", "2026-12")
+    assert html.returncode == 0, html.stderr
+    assert html.stdout.startswith("<!DOCTYPE html>")
+    assert "Rapat koordinasi &lt;banjir&gt;" in html.stdout
+    assert "Kamis, 3 Desember 2026" in html.stdout
+    out = tmp_path / "buku.csv"
+    csv = warta(
+        "--config",
+        str(config),
+        "agenda",
+        "export",
+        "--month",
+        "2026-12",
+        "--format",
+        "csv",
+        "--out",
+        str(out),
+    )
+    assert csv.returncode == 0, csv.stderr
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.startswith("no,tanggal,mulai,selesai,kegiatan")
+    assert "Rapat koordinasi <banjir>" in text and "ditambahkan oleh Warta" in text
+
+    broken = tmp_path / "rusak.csv"
+    broken.write_text(AGENDA_CSV + "31/02/2026,09.00,10.00,Salah,,\n", encoding="utf-8")
+    refused = warta("--config", str(config), "agenda", "import", str(broken))
+    assert refused.returncode == 1
+    assert "rusak.csv was not imported (nothing was saved)" in refused.stderr
+    assert "line 3:" in refused.stderr
+
+
+def test_roster_generate_and_export(tmp_path: Path):
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "data_dir: data\n"
+        "people:\n"
+        "  - {key: rina, name: Rina, roles: [reporter]}\n"
+        "  - {key: anton, name: Anton, roles: [reporter]}\n"
+        "  - {key: dedi, name: Dedi, roles: [editor]}\n"
+    )
+    made = warta("--config", str(config), "roster", "generate", "--month", "2026-12")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("🗓️ Jadwal piket Desember 2026 (draf)")
+    assert "Jumlah piket: Rina 7, Anton 7, Dedi 7." in made.stdout
+    csv = warta("--config", str(config), "roster", "export", "--month", "2026-12")
+    assert csv.stdout.splitlines()[0] == "tanggal,hari,shift,petugas"
+    assert len(csv.stdout.splitlines()) == 22
+    out = tmp_path / "piket.ics"
+    ics = warta(
+        "--config",
+        str(config),
+        "roster",
+        "export",
+        "--month",
+        "2026-12",
+        "--format",
+        "ics",
+        "--out",
+        str(out),
+    )
+    assert ics.returncode == 0, ics.stderr
+    assert out.read_bytes().startswith(b"BEGIN:VCALENDAR\r\n")  # RFC 5545 line ends kept
+    assert out.read_bytes().count(b"BEGIN:VEVENT") == 21
+    missing = warta("--config", str(config), "roster", "export", "--month", "2027-01")
+    assert missing.returncode == 1 and "no roster for 2027-01" in missing.stderr

@@ -1,0 +1,345 @@
+"""The leaders' agenda and coverage assignments in the chat, on SQLite and PostgreSQL: adding
+in Indonesian, questions instead of guesses, the H-1 announcement (golden), assignments
+accepted, declined or unanswered, the reminder before the event, and the story an assignment
+produces, due an hour after the event ends."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from bot.local import Card
+from handlers.messages import ChatKind, InboundMessage
+from handlers.render import html_to_plain
+from storage.models import AgendaItem, Assignment, DeskEvent, SlaClock
+from tests.support import GROUP, Chat, FakeClock, make_chat
+
+GOLDEN = Path(__file__).parent / "golden" / "agenda_h1_2026-12-02.txt"
+SLA = {"submission": "1h", "editing": "3h", "publishing": "2h", "digest_at": "off"}
+MEETING = "besok 09.00-11.00 | Rapat koordinasi penanganan banjir | Wali Kota | Aula Peteng Karuhei"
+
+
+@pytest.fixture
+def desk(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
+    chat = make_chat(db_url, tmp_path, clock=clock, sla=SLA, roster={"announce_at": "off"})
+    yield chat
+    chat.warta.close()
+
+
+def at(clock: FakeClock, day: int, hour: int, minute: int = 0) -> None:
+    """Move the clock to hh.mm WIB on ``day`` December 2026 (only forward)."""
+    target = datetime(2026, 12, day, hour, minute, tzinfo=UTC) - timedelta(hours=7)
+    assert target >= clock.now
+    clock.now = target
+
+
+def sweep(chat: Chat) -> list[str]:
+    assert chat.warta.watch is not None
+    chat.warta.watch.sweep()
+    return chat.flush()
+
+
+def cards(chat: Chat) -> list[Card]:
+    taken = list(chat.messenger.cards.values())
+    chat.messenger.cards.clear()
+    return taken
+
+
+def test_adding_an_item_in_indonesian_and_showing_tomorrow(desk: Chat):
+    replies = desk.send("dedi", "/agenda tambah " + MEETING)
+    assert replies == [
+        "Agenda A1 «Rapat koordinasi penanganan banjir» dicatat: Kamis, 3 Desember 2026, "
+        "09.00–11.00 WIB, Wali Kota, Aula Peteng Karuhei.\n"
+        "Saran peliput: Anton — /tugaskan 1 anton"
+    ]
+    assert desk.send("rina", "/agenda") == [
+        "📅 Agenda Kamis, 3 Desember 2026\n"
+        "• 09.00–11.00 WIB A1 «Rapat koordinasi penanganan banjir» — Wali Kota, "
+        "Aula Peteng Karuhei\n"
+        "  ⚠️ belum ada peliput"
+    ]
+    assert desk.send("rina", "/agenda hari ini")[0].startswith("📅 Agenda Rabu, 2 Desember 2026")
+    with desk.warta.db.transaction() as session:
+        item = session.exec(select(AgendaItem)).one()
+        events = session.exec(select(DeskEvent)).all()
+    assert item.starts_at == datetime(2026, 12, 3, 2, 0, tzinfo=UTC)  # 09.00 WIB
+    assert item.ends_at == datetime(2026, 12, 3, 4, 0, tzinfo=UTC)
+    assert [(e.kind, e.action) for e in events] == [("agenda", "add")]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "question"),
+    [
+        (
+            "Senin 3/12 14.00",
+            "Maaf, «Senin 3/12 14.00» membingungkan: Kamis, 3 Desember 2026 bukan hari Senin. "
+            "Maksud Bapak/Ibu Kamis, 3 Desember 2026 atau Senin, 7 Desember 2026?",
+        ),
+        ("besok jam 3", "Maaf, «besok jam 3» pukul 03.00 (pagi) atau 15.00 (malam)?"),
+        ("besok", "Maaf, jam kegiatan belum ada di «besok»."),
+        ("14.00", "Maaf, tanggal kegiatan belum ada di «14.00»."),
+        ("besok 11.00-09.00", "Maaf, jam selesai di «besok 11.00-09.00» lebih awal"),
+    ],
+)
+def test_an_unclear_time_gets_a_question_and_nothing_is_added(
+    desk: Chat, phrase: str, question: str
+):
+    replies = desk.send("dedi", f"/agenda tambah {phrase} | Pasar murah")
+    assert replies[0].startswith(question)
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(AgendaItem)).all() == []
+
+
+def test_only_editors_plan_and_bad_input_gets_advice(desk: Chat):
+    assert desk.send("rina", "/agenda tambah " + MEETING) == [
+        "Maaf, hanya Kasi atau Redaktur yang dapat mengubah agenda dan menugaskan peliputan."
+    ]
+    assert desk.send("dedi", "/agenda tambah besok 09.00")[0].startswith("Format: /agenda tambah")
+    assert desk.send("dedi", "/agenda ubah 7 tempat Balai Kota") == [
+        "Maaf, agenda A7 tidak ditemukan. Lihat daftar agenda dengan /agenda."
+    ]
+    assert desk.send("dedi", "/agenda kemarin lusa sore")[0].startswith("Maaf, hari «")
+
+
+def test_editing_and_cancelling_an_item_tells_its_reporter(desk: Chat):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    cards(desk)
+
+    desk.send("sari", "/agenda ubah 1 waktu besok 10.00-12.00")
+
+    assert desk.to(GROUP)[0].startswith(
+        "Agenda A1 «Rapat koordinasi penanganan banjir» diubah (waktu) oleh Sari: "
+        "Kamis, 3 Desember 2026, 10.00–12.00 WIB"
+    )
+    assert "berubah (waktu)" in desk.to("rina")[0]
+    with desk.warta.db.transaction() as session:
+        open_clocks = session.exec(select(SlaClock).where(SlaClock.outcome == "open")).all()
+    # The coverage is now due an hour after the new end: 13.00 WIB.
+    assert [c.due_at for c in open_clocks] == [datetime(2026, 12, 3, 6, 0, tzinfo=UTC)]
+
+    desk.send("hendra", "/agenda batal 1 Wali Kota berhalangan")
+
+    assert desk.to(GROUP) == [
+        "Agenda A1 «Rapat koordinasi penanganan banjir» dibatalkan oleh Hendra. "
+        "Alasan: Wali Kota berhalangan"
+    ]
+    assert "penugasan liputan Anda ikut dibatalkan" in desk.to("rina")[0]
+    with desk.warta.db.transaction() as session:
+        assignment = session.exec(select(Assignment)).one()
+        outcomes = {row.outcome for row in session.exec(select(SlaClock)).all()}
+    assert assignment.status == "cancelled" and outcomes == {"cancelled"}
+    assert "sudah dibatalkan" in desk.send("dedi", "/agenda batal 1 lagi")[0]
+
+
+def test_an_assignment_is_offered_with_buttons_and_accepted(desk: Chat):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    assert desk.send("dedi", "/tugaskan 1") == [
+        "Saran peliput untuk A1 «Rapat koordinasi penanganan banjir»: Anton (piket atau tidak "
+        "ada tugas lain pada jam itu). Ketik /tugaskan 1 anton."
+    ]
+
+    replies = desk.send("dedi", "/tugaskan 1 rina")
+
+    assert replies[0].startswith("📝 Rina ditugaskan meliput A1")
+    assert "paling lambat pukul 10.00 WIB" in replies[0]  # two hours to answer
+    offer = cards(desk)
+    assert [card.recipient for card in offer] == ["rina"]
+    assert [(b.label, b.command) for b in offer[0].buttons] == [
+        ("✅ Terima", "/terima 1"),
+        ("❌ Tolak", "/tolak 1"),
+    ]
+    assert "Anda ditugaskan meliput" in html_to_plain(offer[0].text)
+    assert "sudah ditugaskan" in desk.send("dedi", "/tugaskan 1 rina")[0]
+
+    pressed = InboundMessage(
+        channel="local",
+        chat_id="rina",
+        message_id="cb-1",
+        sender="rina",
+        text="/terima 1",
+        chat_kind=ChatKind.PRIVATE,
+        callback_id="cb-1",
+        card_version=0,
+    )
+    said = desk.deliver(pressed)
+
+    assert said == [
+        "✅ Rina siap meliput A1 «Rapat koordinasi penanganan banjir» (Kamis, 3 Desember 2026 "
+        "pukul 09.00 WIB). Terima kasih."
+    ]
+    assert desk.messenger.answers == [("cb-1", "Diterima: A1")]
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(Assignment)).one().status == "accepted"
+    assert desk.send("rina", "/terima", private=True) == [
+        "Tidak ada penugasan yang menunggu jawaban Anda."
+    ]
+
+
+def test_a_decline_alerts_the_editors_in_the_group(desk: Chat):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    assert desk.send("rina", "/tolak", private=True)[0].startswith("Format perintah: /tolak 1")
+
+    desk.send("rina", "/tolak 1 sedang sakit", private=True)
+
+    assert desk.to("rina") == [
+        "Penugasan A1 «Rapat koordinasi penanganan banjir» ditolak oleh Rina. "
+        "Alasan: sedang sakit. Redaktur sudah diberi tahu."
+    ]
+    assert desk.to(GROUP) == [
+        "⚠️ Rina menolak meliput A1 «Rapat koordinasi penanganan banjir» (Kamis, 3 Desember "
+        "2026 pukul 09.00 WIB). Alasan: sedang sakit.\n"
+        "Redaktur: mohon tugaskan peliput lain dengan /tugaskan 1 <nama reporter>."
+    ]
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(Assignment)).one().status == "declined"
+        assert session.exec(select(SlaClock)).one().outcome == "cancelled"
+
+
+def test_no_answer_by_the_deadline_alerts_the_editors_once(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    at(clock, 2, 9, 59)
+    assert sweep(desk) == []
+    at(clock, 2, 10, 0)
+
+    said = sweep(desk)
+
+    assert said == [
+        "⚠️ Rina belum menjawab penugasan A1 «Rapat koordinasi penanganan banjir» (Kamis, "
+        "3 Desember 2026 pukul 09.00 WIB).\n"
+        "Redaktur: mohon hubungi langsung, atau tugaskan peliput lain dengan "
+        "/tugaskan 1 <nama reporter>."
+    ]
+    assert sweep(desk) == []
+
+
+def test_the_reporter_is_reminded_before_the_event_once(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    assert desk.warta.watch is not None
+    at(clock, 2, 12, 0)
+    assert desk.warta.watch.next_wake() == datetime(2026, 12, 2, 8, 0, tzinfo=UTC)  # H-1, 15.00
+    at(clock, 2, 15, 0)
+    sweep(desk)  # the H-1 announcement
+    assert desk.warta.watch.next_wake() == datetime(2026, 12, 3, 1, 0, tzinfo=UTC)  # 08.00 WIB
+    at(clock, 3, 8, 0)
+
+    said = sweep(desk)
+
+    assert [s.recipient for s in desk.last] == ["rina"]
+    assert said[0].startswith(
+        "⏰ Yth. Rina, liputan A1 «Rapat koordinasi penanganan banjir» dimulai pukul 09.00 WIB "
+        "di Aula Peteng Karuhei."
+    )
+    assert sweep(desk) == []
+
+
+def test_the_coverage_is_linked_and_due_an_hour_after_the_event_ends(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    with desk.warta.db.transaction() as session:
+        clock_row = session.exec(select(SlaClock)).one()
+    assert clock_row.started_at == datetime(2026, 12, 3, 4, 0, tzinfo=UTC)  # 11.00 WIB, the end
+    assert clock_row.due_at == datetime(2026, 12, 3, 5, 0, tzinfo=UTC)  # 12.00 WIB
+    at(clock, 3, 11, 40)
+
+    replies = desk.send("rina", "Banjir Surut, Wali Kota Minta Warga Waspada\nPALANGKA RAYA – Isi.")
+
+    assert replies[0].splitlines()[1] == (
+        "Terhubung ke penugasan A1 «Rapat koordinasi penanganan banjir», tepat waktu."
+    )
+    with desk.warta.db.transaction() as session:
+        assignment = session.exec(select(Assignment)).one()
+        coverage = session.exec(select(SlaClock).where(SlaClock.step == "submission")).one()
+    assert assignment.status == "covered" and assignment.story_id is not None
+    assert coverage.outcome == "done" and coverage.breached_at is None
+    assert "liputan masuk" in desk.send("dedi", "/agenda hari ini")[0]
+
+
+def test_an_event_without_coverage_breaches_and_is_escalated(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    at(clock, 3, 11, 30)
+    sweep(desk)
+    assert desk.to("rina")[0].startswith(
+        "⏰ Yth. Rina, batas waktu pengiriman liputan agenda A1 «Rapat koordinasi penanganan "
+        "banjir»: pukul 12.00 WIB (30 menit lagi).\nMohon kirim hasil liputan"
+    )
+    at(clock, 3, 12, 1)
+
+    sweep(desk)
+
+    escalation = desk.to("hendra")[0]
+    assert escalation.startswith(
+        "🔺 Eskalasi: agenda A1 «Rapat koordinasi penanganan banjir» melewati batas "
+        "waktu pengiriman liputan (pukul 12.00 WIB, terlambat 1 menit)."
+    )
+    assert "Penanggung jawab: Rina." in escalation
+    late = desk.send("hendra", "/terlambat")[0]
+    assert "liputan A1 «Rapat koordinasi penanganan banjir» — pengiriman liputan, Rina" in late
+    digest = desk.send("hendra", "/ringkasan hari ini")[0]
+    assert "• liputan A1 «Rapat koordinasi penanganan banjir» — pengiriman liputan, Rina" in (
+        digest
+    )
+
+    # Late coverage still closes the assignment, and says by how much.
+    at(clock, 3, 12, 31)
+    replies = desk.send("rina", "Banjir Surut\nPALANGKA RAYA – Isi.")
+    assert "terlambat 31 menit dari batas pengiriman" in replies[0]
+
+
+def test_with_several_open_assignments_the_reporter_names_one(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/agenda tambah besok 13.00-14.00 | Pasar murah | Sekda | Pasar Besar")
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("dedi", "/tugaskan 2 rina")
+    at(clock, 3, 14, 10)
+
+    unnamed = desk.send("rina", "Pasar Murah Diserbu Warga\nIsi berita.")
+    named = desk.send("rina", "#A2\nPasar Murah Diserbu Warga\nIsi berita.")
+
+    assert "Anda punya 2 penugasan terbuka (A1, A2); berita ini belum dihubungkan." in unnamed[0]
+    assert "Terhubung ke penugasan A2 «Pasar murah», tepat waktu." in named[0]
+    assert "«Pasar Murah Diserbu Warga»" in named[0]  # the #A2 line is not the title
+
+
+def test_the_h1_announcement_matches_the_golden_file(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send(
+        "dedi",
+        "/agenda tambah besok 13.00-selesai | Penyerahan bantuan sosial | Wakil Wali Kota | "
+        "Kelurahan Menteng | bawa kamera video",
+    )
+    desk.send("dedi", "/agenda tambah lusa 08.00-09.00 | Apel pagi | Sekda | Balai Kota")
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    at(clock, 2, 14, 59)
+    assert sweep(desk) == []
+    at(clock, 2, 15, 0)
+
+    said = sweep(desk)
+
+    assert [s.recipient for s in desk.last] == [GROUP]
+    if os.environ.get("WARTA_UPDATE_GOLDEN"):
+        GOLDEN.write_text(said[0] + "\n", encoding="utf-8")
+    assert said[0] + "\n" == GOLDEN.read_text(encoding="utf-8")
+    assert sweep(desk) == []  # once
+
+    # A late addition for tomorrow is announced at once.
+    at(clock, 2, 16, 0)
+    desk.send(
+        "dedi", "/agenda tambah besok 19.00-21.00 | Malam budaya | Wali Kota | Bundaran Besar"
+    )
+    assert desk.to(GROUP)[-1].startswith(
+        "📅 Tambahan agenda untuk besok: 19.00–21.00 WIB A4 «Malam budaya»"
+    )
