@@ -140,9 +140,42 @@ class DemoDay:
             body = html_to_plain(said.text).replace("\n", "\n        ")
             print(f"[{self.stamp()}] 🤖 Warta{where}: {body}")
             ids.append(said.message_id)
+        for card in self.messenger.cards.values():
+            if card.recipient == GROUP:
+                continue  # story cards in the group are left out of the transcript
+            body = html_to_plain(card.text).replace("\n", "\n        ")
+            buttons = "  ".join(f"[{button.label}]" for button in card.buttons)
+            who = self.names.get(card.recipient)
+            print(f"[{self.stamp()}] 🤖 Warta → {who}: {body}\n        {buttons}")
+        self.messenger.cards.clear()
         self.last_ids = ids
         print()
         return ids
+
+    def press(self, who: str, command: str) -> None:
+        """Press a button Warta sent (an assignment's ✅ Terima)."""
+        self._ids += 1
+        print(f"[{self.stamp()}] {self.names[who]} menekan tombol: {command}")
+        self.warta.desk.receive(
+            InboundMessage(
+                channel="local",
+                chat_id=who,
+                message_id=f"button{self._ids}",
+                sender=who,
+                sender_name=self.names[who],
+                text=command,
+                chat_kind=ChatKind.PRIVATE,
+                callback_id=f"button{self._ids}",
+                card_version=0,
+            )
+        )
+        self.flush()
+
+    def wait_until(self, hour: int, minute: int, note: str) -> None:
+        zone = self.warta.settings.zone
+        now = self.clock().astimezone(zone)
+        target = now.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        self.wait((target - now).total_seconds() / 60, note)
 
     def wait(self, minutes: float, note: str) -> None:
         """Let time pass; the watch looks at the deadlines as the alarm clock would."""
@@ -178,6 +211,20 @@ def run_demo(*, locale: str = "id", keep: Path | None = None, live: bool = True)
 
 def _play(day: DemoDay) -> None:
     print("=== Warta demo: satu hari di grup Redaksi Media Center (jendela SLA diperkecil) ===\n")
+    month = day.clock().astimezone(day.warta.settings.zone).strftime("%Y-%m")
+    print("--- Jadwal piket bulan ini (SOP langkah 1) ---\n")
+    day.say("hendra", f"/roster buat {month}")
+    day.say("hendra", f"/roster setujui {month}")
+    day.say("rina", "/piket")
+    print("--- Agenda dan penugasan liputan (SOP langkah 2–3) ---\n")
+    day.say(
+        "dedi",
+        "/agenda tambah hari ini 07.00-07.59 | Musrenbang Kecamatan Jekan Raya | Wali Kota | "
+        "Aula Peteng Karuhei",
+    )
+    day.say("dedi", "/tugaskan 1 rina")
+    day.press("rina", "/terima 1")
+    print("--- Liputan masuk dan disunting (SOP langkah 4–7) ---\n")
     day.say("rina", STORY, media=(demo_photo("Wali Kota membuka Musrenbang"),))
     day.wait(1, "redaktur piket membaca berita")
     day.say("dedi", "/sunting 1")
@@ -205,6 +252,16 @@ def _play(day: DemoDay) -> None:
     day.say("hendra", "/terlambat")
     day.say("dedi", "/sunting 3")
     day.say("dedi", "/verifikasi 3 semua")
+    day.say("budi", "/terbitkan 3")
+    print("--- Agenda besok diumumkan H-1 ---\n")
+    day.say(
+        "dedi",
+        "/agenda tambah besok 09.00-11.00 | Rapat koordinasi penanganan banjir | Wali Kota | "
+        "Balai Kota",
+    )
+    day.say("dedi", "/agenda tambah besok 14.00-selesai | Pasar murah | Sekda | Pasar Besar")
+    day.say("dedi", "/tugaskan 2 anton")
+    day.wait_until(15, 0, "pukul 15.00: pengumuman agenda H-1")
 
 
 LIVE_SLA = {"submission": "8s", "editing": "12s", "publishing": "10s"}

@@ -458,6 +458,15 @@ def _answer(
     if status == "accepted":
         turn.answer("assignment_accepted_short", item=item)
         turn.reply("assignment_accepted", item=item, reporter=turn.person)
+        tell_group(
+            turn.session,
+            turn.desk,
+            turn.now,
+            "assignment_accepted",
+            item=item,
+            reporter=turn.person,
+            skip=(turn.msg.channel, turn.msg.chat_id),
+        )
     else:
         turn.answer("assignment_declined_short", item=item)
         turn.reply("assignment_declined", item=item, reporter=turn.person, reason=reason)

@@ -83,6 +83,11 @@ def test_demo_shows_a_working_day_in_indonesian_with_live_alarms():
     assert "terverifikasi oleh Dedi Kurniawan" in out
     assert "sudah terbit" in out and "arsip: file://" in out
     assert "sudah diarsipkan" in out
+    # The month's roster, an assignment confirmed with a button, the story linked to it.
+    assert "🗓️ Jadwal piket" in out and "disetujui oleh Hendra Saputra" in out
+    assert "[✅ Terima]  [❌ Tolak]" in out and "menekan tombol: /terima 1" in out
+    assert "Terhubung ke penugasan A1 «Musrenbang Kecamatan Jekan Raya», tepat waktu." in out
+    assert "📅 Agenda pimpinan besok" in out and "belum ada peliputnya — A3" in out
     # Yesterday on the simulated clock: a reminder, a breach escalated, /terlambat.
     assert "⏰ Pengingat untuk semua Redaktur" in out
     assert "Lewat batas waktu (2)" in out
