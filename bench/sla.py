@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.app import Warta, build
 from bot.config import Settings
 from bot.local import LocalMessenger
+from storage import repo
 from storage.models import Person, SlaAlarm, SlaClock, Story
 from workflow.sla import Step
 
@@ -109,11 +110,20 @@ def seed(warta: Warta, stories: int, due: int) -> None:
                         }
                     )
             connection.execute(SlaAlarm.__table__.insert(), alarms)
+    with warta.db.transaction() as session:
+        # The editors' group, as Warta has heard it: group reminders go there.
+        repo.store_inbound(
+            session,
+            channel="local",
+            chat_id="redaksi",
+            message_id="seed",
+            sender="rina",
+            text="/daftar",
+            payload={"chat_kind": "group"},
+            now=START,
+        )
     with warta.db.engine.begin() as connection:
-        if warta.db.engine.dialect.name == "postgresql":
-            connection.execute(text("ANALYZE"))
-        else:
-            connection.execute(text("ANALYZE"))
+        connection.execute(text("ANALYZE"))
 
 
 def _story(number: int, reporter_id: int, started: datetime, due: datetime) -> dict[str, Any]:

@@ -223,7 +223,25 @@ def cmd_roster(args: argparse.Namespace) -> int:
         desk = warta.desk
         with warta.db.transaction() as session:
             if args.action == "generate":
-                generate_month(session, desk, year, month, actor_id=None, now=desk.clock())
+                from storage.agenda import roster_of
+
+                existing = roster_of(session, f"{year:04d}-{month:02d}")
+                if (
+                    existing
+                    and all(row.status == "approved" for row in existing)
+                    and not args.force
+                ):
+                    print(
+                        f"warta: the roster of {year:04d}-{month:02d} is approved; use --force "
+                        "to generate it again (days already past are kept)",
+                        file=sys.stderr,
+                    )
+                    return 1
+                try:
+                    generate_month(session, desk, year, month, actor_id=None, now=desk.clock())
+                except ValueError as problem:
+                    print(f"warta: {problem}", file=sys.stderr)
+                    return 1
                 session.flush()
                 values = month_values(session, desk, year, month)
                 text = warta.renderer.render(
@@ -356,6 +374,7 @@ def parser() -> argparse.ArgumentParser:
     roster.add_argument("--month", required=True, help="e.g. 2026-12")
     roster.add_argument("--format", choices=("csv", "ics"), default="csv")
     roster.add_argument("--out", help="write to this file instead of the screen")
+    roster.add_argument("--force", action="store_true", help="regenerate an approved month")
     roster.set_defaults(run=cmd_roster)
     telegram = add("telegram", "Telegram set-up helpers")
     telegram.add_argument("action", choices=("whereami",), help="list the chats the bot can see")

@@ -18,13 +18,24 @@ from handlers.messages import Button
 from storage import agenda as book
 from storage import clocks, repo
 from storage.models import AgendaItem, Assignment, Story
-from workflow.agenda_files import AgendaFileError, AgendaRow, BookEntry, parse_agenda_file
+from workflow.agenda_files import (
+    AgendaFileError,
+    AgendaRow,
+    BookEntry,
+    FileProblem,
+    ProblemCode,
+    parse_agenda_file,
+)
 from workflow.digest import day_bounds
 from workflow.lifecycle import Role
 from workflow.sla import Step, submission_clock_start
 from workflow.when import ZONE_NAMES, Unclear, When, parse_when
 
 AGENDA_JOB = "agenda_h1"
+LINK_AHEAD = timedelta(hours=1)
+"""A story links by itself only to an assignment whose event starts within this (or began)."""
+MAX_IMPORT_ROWS = 500
+LISTED = 10
 PLANNERS = frozenset({Role.SECTION_HEAD, Role.EDITOR})
 _ITEM = re.compile(r"^\s*A?(\d+)\b\s*(.*)$", re.IGNORECASE | re.DOTALL)
 _NAMED = re.compile(r"^\s*(?:#?A(\d+)|agenda\s+A?(\d+))\s*$", re.IGNORECASE)
@@ -196,7 +207,7 @@ def _edit(turn: Turn, rest: str) -> None:
             return
         item.starts_at, item.ends_at = when_to_instants(parsed, tz)
         item.all_day, item.open_end = parsed.all_day, parsed.open_end
-        _move_submission_clocks(turn.session, turn.desk, item)
+        _move_submission_clocks(turn.session, turn.desk, item, turn.now)
     else:
         setattr(item, field_name, value.strip()[:500])
     item.updated_at = turn.now
@@ -213,6 +224,16 @@ def _edit(turn: Turn, rest: str) -> None:
     )
     turn.outcome = "agenda_edited"
     turn.reply("agenda_edited", item=item, field=field_name)
+    tell_group(
+        turn.session,
+        turn.desk,
+        turn.now,
+        "agenda_edited",
+        item=item,
+        field=field_name,
+        by=turn.person,
+        skip=(turn.msg.channel, turn.msg.chat_id),
+    )
     _tell_assigned(turn, item, "assignment_item_changed", field=field_name)
 
 
@@ -231,24 +252,58 @@ def _cancel(turn: Turn, rest: str) -> None:
         turn.outcome = "already_cancelled"
         turn.reply("agenda_already_cancelled", item=item)
         return
-    item.status, item.cancel_reason, item.updated_at = "cancelled", reason, turn.now
-    turn.session.add(item)
     assert turn.person is not None
-    book.record(
-        turn.session,
-        kind="agenda",
-        action="cancel",
-        actor_id=turn.person.id,
-        now=turn.now,
-        item_id=item.id,
-        detail={"reason": reason},
-    )
-    _tell_assigned(turn, item, "assignment_item_cancelled", reason=reason)
-    for assignment in book.assignments_of(turn.session, [item.id or 0]).get(item.id or 0, []):
-        if assignment.status in book.OPEN_ASSIGNMENT:
-            _end_assignment(turn.session, assignment, "cancelled", turn.now, turn.person.id)
+    cancel_item(turn.session, turn.desk, item, reason=reason, actor_id=turn.person.id, now=turn.now)
     turn.outcome = "agenda_cancelled"
     turn.reply("agenda_cancelled", item=item, reason=reason)
+    tell_group(
+        turn.session,
+        turn.desk,
+        turn.now,
+        "agenda_cancelled",
+        item=item,
+        reason=reason,
+        by=turn.person,
+        skip=(turn.msg.channel, turn.msg.chat_id),
+    )
+
+
+def cancel_item(
+    session: Session,
+    desk: Desk,
+    item: AgendaItem,
+    *,
+    reason: str,
+    actor_id: int | None,
+    now: datetime,
+    source: str | None = None,
+) -> None:
+    """Cancel an item: its open assignments end (their clocks too) and the reporters are told."""
+    item.status, item.cancel_reason, item.updated_at = "cancelled", reason, now
+    session.add(item)
+    book.record(
+        session,
+        kind="agenda",
+        action="cancel",
+        actor_id=actor_id,
+        now=now,
+        item_id=item.id,
+        detail={"reason": reason, **({"source": source} if source else {})},
+    )
+    for assignment in book.assignments_of(session, [item.id or 0]).get(item.id or 0, []):
+        if assignment.status in book.OPEN_ASSIGNMENT:
+            _end_assignment(session, assignment, "cancelled", now, actor_id)
+            reporter = desk.people.get(assignment.reporter_id)
+            if reporter is not None:
+                tell_person(
+                    session,
+                    desk,
+                    now,
+                    reporter,
+                    "assignment_item_cancelled",
+                    item=item,
+                    reason=reason,
+                )
 
 
 def _tell_assigned(turn: Turn, item: AgendaItem, name: str, **values: Any) -> None:
@@ -273,7 +328,7 @@ def suggest_reporter(session: Session, desk: Desk, item: AgendaItem) -> repo.Per
         person = desk.people.get(person_id)
         if person is None or person_id in busy or day in on_leave.get(person_id, set()):
             continue
-        if Role.REPORTER in person.roles or person_id in on_duty:
+        if Role.REPORTER in person.roles:
             return person
     return None
 
@@ -298,8 +353,11 @@ def assign(turn: Turn) -> None:
             suggestion=suggest_reporter(turn.session, turn.desk, item),
         )
         return
+    if who.lower().startswith(("batal ", "cancel ")):
+        _unassign(turn, item, who.split(maxsplit=1)[1])
+        return
     reporter = turn.desk.people.find_name(who)
-    if reporter is None:
+    if reporter is None or Role.REPORTER not in reporter.roles:
         turn.outcome = "unknown_person"
         turn.reply("unknown_person", written=who, people=turn.desk.people.with_role(Role.REPORTER))
         return
@@ -329,7 +387,7 @@ def assign(turn: Turn) -> None:
         assignment_id=assignment.id,
         detail={"reporter_id": reporter.id},
     )
-    start_submission_clock(turn.session, turn.desk, assignment, item)
+    start_submission_clock(turn.session, turn.desk, assignment, item, turn.now)
     locale = turn.desk.renderer.locale_for(reporter.locale)
     buttons = [
         Button(
@@ -341,18 +399,64 @@ def assign(turn: Turn) -> None:
         for key, alias in (("accept", "terima"), ("decline", "tolak"))
     ]
     told = turn.tell(
-        reporter, "assignment_offered", item=item, assignment=assignment, buttons=buttons
+        reporter,
+        "assignment_offered",
+        item=item,
+        assignment=assignment,
+        buttons=buttons,
+        window=turn.options.sla.windows[Step.SUBMISSION],
     )
     turn.outcome = "assigned"
     turn.reply("assignment_made", item=item, reporter=reporter, assignment=assignment, told=told)
+    tell_group(
+        turn.session,
+        turn.desk,
+        turn.now,
+        "assignment_made",
+        item=item,
+        reporter=reporter,
+        assignment=assignment,
+        told=told,
+        skip=(turn.msg.channel, turn.msg.chat_id),
+    )
+
+
+def _unassign(turn: Turn, item: AgendaItem, who: str) -> None:
+    """Withdraw an assignment: /tugaskan 3 batal rina."""
+    reporter = turn.desk.people.find_name(who)
+    rows = book.assignments_of(turn.session, [item.id or 0]).get(item.id or 0, [])
+    current = [
+        a
+        for a in rows
+        if reporter and a.reporter_id == reporter.id and a.status in book.OPEN_ASSIGNMENT
+    ]
+    if reporter is None or not current:
+        turn.outcome = "not_assigned"
+        turn.reply("assignment_not_found", item=item, written=who)
+        return
+    assert turn.person is not None
+    _end_assignment(turn.session, current[0], "cancelled", turn.now, turn.person.id)
+    book.record(
+        turn.session,
+        kind="assignment",
+        action="withdraw",
+        actor_id=turn.person.id,
+        now=turn.now,
+        item_id=item.id,
+        assignment_id=current[0].id,
+    )
+    turn.outcome = "unassigned"
+    turn.reply("assignment_withdrawn", item=item, reporter=reporter)
+    turn.tell(reporter, "assignment_withdrawn_private", item=item)
 
 
 def start_submission_clock(
-    session: Session, desk: Desk, assignment: Assignment, item: AgendaItem
+    session: Session, desk: Desk, assignment: Assignment, item: AgendaItem, now: datetime
 ) -> None:
     """The coverage is due the submission window after the event ends."""
     policy = desk.options.sla
-    started = submission_clock_start(item.ends_at, assignment.assigned_at)
+    # An assignment made after its event ended starts the clock when it is made.
+    started = max(submission_clock_start(item.ends_at, assignment.assigned_at), now)
     due = policy.due(Step.SUBMISSION, started)
     clocks.open_clock(
         session,
@@ -366,14 +470,26 @@ def start_submission_clock(
     )
 
 
-def _move_submission_clocks(session: Session, desk: Desk, item: AgendaItem) -> None:
-    """The event moved: restart the submission clocks of its open assignments."""
+def _move_submission_clocks(
+    session: Session, desk: Desk, item: AgendaItem, now: datetime
+) -> list[Assignment]:
+    """The event moved: restart the submission clocks of its open assignments, remind again
+    before the new time, and keep the answer deadline before the event. Returns them."""
+    moved = []
     for assignment in book.assignments_of(session, [item.id or 0]).get(item.id or 0, []):
-        if assignment.status in book.OPEN_ASSIGNMENT:
-            clocks.close_assignment_clock(
-                session, assignment.id or 0, now=assignment.assigned_at, outcome=clocks.CANCELLED
-            )
-            start_submission_clock(session, desk, assignment, item)
+        if assignment.status not in book.OPEN_ASSIGNMENT:
+            continue
+        clocks.close_assignment_clock(
+            session, assignment.id or 0, now=now, outcome=clocks.CANCELLED
+        )
+        start_submission_clock(session, desk, assignment, item, now)
+        assignment.reminded_at = None
+        if assignment.status == "offered" and assignment.answer_due_at is not None:
+            due = min(assignment.answer_due_at, item.starts_at)
+            assignment.answer_due_at = due if due > now else None
+        session.add(assignment)
+        moved.append(assignment)
+    return moved
 
 
 def _end_assignment(
@@ -390,10 +506,11 @@ def _end_assignment(
 def _my_assignment(turn: Turn, usage: str) -> tuple[Assignment, AgendaItem, str] | None:
     """The reporter's offered assignment: the one named (/terima 3), or the only one."""
     assert turn.person is not None
+    waiting = ("offered",) if turn.command in ("accept", "terima") else ("offered", "accepted")
     open_ones = [
         (a, i)
         for a, i in book.open_assignments(turn.session, turn.person.id)
-        if a.status == "offered"
+        if a.status in waiting
     ]
     match = _ITEM.match(turn.args)
     rest = turn.args.strip()
@@ -527,6 +644,8 @@ class Link:
     item: AgendaItem | None = None
     late_by: timedelta | None = None
     choices: tuple[AgendaItem, ...] = ()
+    unknown: int | None = None
+    """An item named on the first line that is not one of the reporter's open assignments."""
 
 
 def strip_named_item(text: str) -> tuple[int | None, str]:
@@ -552,12 +671,14 @@ def link_submission(
     open_ones = book.open_assignments(session, reporter_id)
     if named is not None:
         chosen = [(a, i) for a, i in open_ones if i.number == named]
-    elif len(open_ones) == 1:
-        chosen = open_ones
+        if not chosen:
+            return Link(choices=tuple(item for _a, item in open_ones), unknown=named)
     else:
-        return Link(choices=tuple(item for _a, item in open_ones))
-    if not chosen:
-        return Link(choices=tuple(item for _a, item in open_ones))
+        # Without a name, only an event under way or over can be what the story covers.
+        current = [(a, i) for a, i in open_ones if i.starts_at <= now + LINK_AHEAD]
+        if len(current) != 1:
+            return Link(choices=tuple(item for _a, item in current))
+        chosen = current
     assignment, item = chosen[0]
     clock = clocks.open_clock_of_assignment(session, assignment.id or 0)
     late_by = None
@@ -636,6 +757,7 @@ def agenda_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
                     "assignment_reminder",
                     item=item,
                     assignment=assignment,
+                    window=desk.options.sla.windows[Step.SUBMISSION],
                 )
                 written += [sent] if sent else []
     return written
@@ -654,17 +776,24 @@ def announce_tomorrow(session: Session, desk: Desk, day: date, now: datetime) ->
     return tell_group(session, desk, now, "agenda_h1", unassigned=unassigned, **values)
 
 
-def announce_if_late(session: Session, desk: Desk, item: AgendaItem, now: datetime) -> None:
-    """An item for tomorrow added after the H-1 announcement is announced at once."""
+def announce_if_late(
+    session: Session, desk: Desk, items: AgendaItem | list[AgendaItem], now: datetime
+) -> None:
+    """Items for tomorrow added after the H-1 announcement are announced at once (several
+    from one import in one message)."""
     tz = desk.options.tz
     today = local_day(now, tz)
-    if local_day(item.starts_at, tz) != today + timedelta(days=1):
+    late = [
+        item
+        for item in (items if isinstance(items, list) else [items])
+        if local_day(item.starts_at, tz) == today + timedelta(days=1)
+    ]
+    if not late or not clocks.daily_run_done(session, job=AGENDA_JOB, day=today.isoformat()):
         return
-    if not clocks.daily_run_done(session, job=AGENDA_JOB, day=today.isoformat()):
-        return
-    item.announced_at = now
-    session.add(item)
-    tell_group(session, desk, now, "agenda_late_added", item=item)
+    for item in late:
+        item.announced_at = now
+        session.add(item)
+    tell_group(session, desk, now, "agenda_late_added", items=late)
 
 
 # -- importing CSV and iCalendar files -----------------------------------------------------------
@@ -716,21 +845,17 @@ def import_rows(
                 **values,
             )
             result.added.append(item)
-            announce_if_late(session, desk, item, now)
             continue
         if row.cancelled:
             if existing.status == "planned":
-                existing.status, existing.cancel_reason = "cancelled", "dibatalkan di berkas impor"
-                existing.updated_at = now
-                session.add(existing)
-                book.record(
+                cancel_item(
                     session,
-                    kind="agenda",
-                    action="cancel",
+                    desk,
+                    existing,
+                    reason="dibatalkan di berkas impor",
                     actor_id=actor_id,
                     now=now,
-                    item_id=existing.id,
-                    detail={"source": source},
+                    source=source,
                 )
                 result.cancelled.append(existing)
             else:
@@ -747,7 +872,18 @@ def import_rows(
         existing.updated_at = now
         session.add(existing)
         if "starts_at" in changed or "ends_at" in changed:
-            _move_submission_clocks(session, desk, existing)
+            for assignment in _move_submission_clocks(session, desk, existing, now):
+                reporter = desk.people.get(assignment.reporter_id)
+                if reporter is not None:
+                    tell_person(
+                        session,
+                        desk,
+                        now,
+                        reporter,
+                        "assignment_item_changed",
+                        item=existing,
+                        field="when",
+                    )
         book.record(
             session,
             kind="agenda",
@@ -758,37 +894,59 @@ def import_rows(
             detail={"source": source, "fields": sorted(changed)},
         )
         result.updated.append(existing)
+    announce_if_late(session, desk, result.added, now)
     return result
 
 
+def is_agenda_import(turn: Turn) -> bool:
+    """A message that only carries agenda files (no command, no text) from the Kasi or an
+    editor imports them; beside a reporter's coverage such a file is just not attached."""
+    files = [entry for entry in turn.media if entry.get("kind") == "agenda_file"]
+    if not files or turn.command or turn.msg.text.strip():
+        return False
+    person = turn.person
+    return (person is not None and bool(person.roles & PLANNERS)) or len(files) == len(turn.media)
+
+
 def import_agenda_file(turn: Turn) -> None:
-    """An editor sent a CSV or iCalendar file: import it whole, or nothing and say why."""
+    """An editor sent CSV or iCalendar files: each is imported whole, or not at all with the
+    lines to fix."""
     if not _may_plan(turn):
         return
     assert turn.person is not None
-    entry = next(entry for entry in turn.media if entry.get("kind") == "agenda_file")
-    filename = entry.get("filename") or "agenda"
-    data = base64.b64decode(entry["data_b64"])
     tz = turn.options.tz
-    try:
-        rows = parse_agenda_file(data, filename=filename, tz=tz, today=local_day(turn.now, tz))
-    except AgendaFileError as error:
-        turn.outcome = "import_failed"
-        turn.reply("agenda_import_failed", filename=filename, problems=error.problems)
-        return
-    source = "ics" if rows and rows[0].source_key.startswith("ics") else "csv"
-    result = import_rows(
-        turn.session, turn.desk, rows, source=source, actor_id=turn.person.id, now=turn.now
-    )
-    turn.outcome = "imported"
-    turn.reply(
-        "agenda_imported",
-        filename=filename,
-        added=result.added,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        cancelled=result.cancelled,
-    )
+    for entry in turn.media:
+        if entry.get("kind") != "agenda_file":
+            continue
+        filename = entry.get("filename") or "agenda"
+        if entry.get("rejected"):
+            turn.outcome = "import_failed"
+            turn.reply("agenda_file_too_large", filename=filename, limit=entry.get("limit"))
+            continue
+        data = base64.b64decode(entry["data_b64"])
+        try:
+            rows = parse_agenda_file(data, filename=filename, tz=tz, today=local_day(turn.now, tz))
+            if len(rows) > MAX_IMPORT_ROWS:
+                raise AgendaFileError(
+                    [FileProblem(0, ProblemCode.TOO_LONG, f"lebih dari {MAX_IMPORT_ROWS} kegiatan")]
+                )
+        except AgendaFileError as error:
+            turn.outcome = "import_failed"
+            turn.reply("agenda_import_failed", filename=filename, problems=error.problems)
+            continue
+        source = "ics" if rows and rows[0].source_key.startswith("ics") else "csv"
+        result = import_rows(
+            turn.session, turn.desk, rows, source=source, actor_id=turn.person.id, now=turn.now
+        )
+        turn.outcome = "imported"
+        turn.reply(
+            "agenda_imported",
+            filename=filename,
+            added=result.added,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            cancelled=result.cancelled,
+        )
 
 
 # -- the agenda book ----------------------------------------------------------------------------

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from handlers.agenda import accept, agenda, assign, decline, import_agenda_file
+from handlers.agenda import (
+    accept,
+    agenda,
+    assign,
+    decline,
+    import_agenda_file,
+    is_agenda_import,
+)
 from handlers.desk import Turn
 from handlers.messages import Button
 from handlers.render import Renderer
@@ -99,7 +106,7 @@ def route(turn: Turn) -> None:
         else:
             turn.outcome = "ignored"
         return
-    if any(entry.get("kind") == "agenda_file" for entry in turn.media):
+    if is_agenda_import(turn):
         import_agenda_file(turn)
         return
     if msg.reply_to_message_id:
@@ -255,6 +262,8 @@ def _attach_media(turn: Turn, story: Story) -> tuple[int, list[dict[str, object]
     """Attach the message's accepted files to the story; return how many, and the refused ones."""
     added, refused = 0, []
     for entry in turn.media:
+        if entry.get("kind") == "agenda_file":
+            continue  # a spreadsheet or calendar beside coverage is not part of the story
         if entry.get("rejected"):
             refused.append(entry)
             continue

@@ -28,8 +28,9 @@ DONE_PUBLISHING = ("succeeded", "abandoned")
 CHANNEL_PREFERENCE = ("telegram", "whatsapp", "email", "local")
 
 
-AGENDA_FILE_SUFFIXES = (".csv", ".ics", ".ical")
-AGENDA_FILE_LIMIT = 2 * 1024 * 1024
+AGENDA_FILE_SUFFIXES = (".csv", ".ics", ".ical", ".icalendar", ".tsv")
+AGENDA_FILE_LIMIT = 1024 * 1024
+"""An agenda file larger than this is refused (a month's agenda is a few kilobytes)."""
 
 
 def is_agenda_file(filename: str | None) -> bool:
@@ -222,9 +223,19 @@ class Desk:
         """Keep the files in the media store and what was decided about each in the inbox row."""
         stored: list[dict[str, Any]] = []
         for item in msg.media:
-            if is_agenda_file(item.filename) and not item.problem:
-                # An agenda to import: kept whole in the inbox row, so a redelivery or a
-                # restart imports exactly the same bytes.
+            if is_agenda_file(item.filename):
+                # An agenda to import: kept whole in the inbox row (a small text file), so a
+                # redelivery or a restart imports exactly the same bytes.
+                if item.problem or len(item.data) > AGENDA_FILE_LIMIT:
+                    stored.append(
+                        {
+                            "kind": "agenda_file",
+                            "filename": item.filename,
+                            "rejected": item.problem or "too_large",
+                            "limit": AGENDA_FILE_LIMIT,
+                        }
+                    )
+                    continue
                 stored.append(
                     {
                         "kind": "agenda_file",

@@ -82,10 +82,24 @@ def generate_month(
         unavailable={p.key: frozenset(leave.get(p.id, set())) for p in people},
     )
     ids = {p.key: p.id for p in people}
+    today = local_day(now, desk.options.tz)
+    # Days already past keep who was on duty: regenerating mid-month redoes only the rest.
+    kept = {
+        (row.day, row.shift): row.person_id
+        for row in book.roster_of(session, month_key(year, month))
+        if row.day < today.isoformat()
+    }
     plan = book.RosterWrite(
         month=month_key(year, month),
         slots=[
-            (slot.day, slot.shift, ids.get(slot.person) if slot.person else None)
+            (
+                slot.day,
+                slot.shift,
+                kept.get(
+                    (slot.day.isoformat(), slot.shift),
+                    ids.get(slot.person) if slot.person else None,
+                ),
+            )
             for slot in roster.slots
         ],
     )
@@ -308,7 +322,10 @@ def leave(turn: Turn) -> None:
         now=turn.now,
     )
     on_duty = [
-        row for day in days for row in book.duty_on(turn.session, day) if row.person_id == person.id
+        row
+        for day in days
+        for row in book.duty_on(turn.session, day, drafts=True)
+        if row.person_id == person.id
     ]
     turn.outcome = "leave_added"
     turn.reply("leave_added", member=person, days=days, added=added, on_duty=on_duty)

@@ -166,6 +166,7 @@ def unanswered_by(session: Session, now: datetime) -> list[tuple[Assignment, Age
             Assignment.status == "offered",
             col(Assignment.alerted_at).is_(None),
             col(Assignment.answer_due_at) <= now,
+            AgendaItem.status == "planned",
         )
     ).all()
     return [(assignment, item) for assignment, item in rows]
@@ -215,14 +216,18 @@ def next_assignment_moment(session: Session, now: datetime, lead: Any) -> dateti
 
 def roster_of(session: Session, month: str) -> Sequence[RosterSlot]:
     return session.exec(
-        select(RosterSlot).where(RosterSlot.month == month).order_by(col(RosterSlot.day))
+        select(RosterSlot)
+        .where(RosterSlot.month == month)
+        .order_by(col(RosterSlot.day), col(RosterSlot.id))
     ).all()
 
 
-def duty_on(session: Session, day: date) -> Sequence[RosterSlot]:
-    return session.exec(
-        select(RosterSlot).where(RosterSlot.day == day.isoformat()).order_by(col(RosterSlot.id))
-    ).all()
+def duty_on(session: Session, day: date, *, drafts: bool = False) -> Sequence[RosterSlot]:
+    """Who is on duty on ``day`` by the approved roster (a draft counts only when asked)."""
+    query = select(RosterSlot).where(RosterSlot.day == day.isoformat())
+    if not drafts:
+        query = query.where(RosterSlot.status == "approved")
+    return session.exec(query.order_by(col(RosterSlot.shift), col(RosterSlot.id))).all()
 
 
 @dataclass

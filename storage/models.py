@@ -240,6 +240,13 @@ class SlaClock(SQLModel, table=True):
             sqlite_where=text("outcome = 'open'"),
             postgresql_where=text("outcome = 'open'"),
         ),
+        Index(
+            "uq_sla_clock_open_assignment",
+            "assignment_id",
+            unique=True,
+            sqlite_where=text("outcome = 'open'"),
+            postgresql_where=text("outcome = 'open'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -325,6 +332,17 @@ class AgendaItem(SQLModel, table=True):
 class Assignment(SQLModel, table=True):
     """A reporter assigned to cover an agenda item: offered, then accepted or declined, and
     finally covered by the story it produced."""
+
+    __table_args__ = (
+        Index(
+            "uq_assignment_open",
+            "item_id",
+            "reporter_id",
+            unique=True,
+            sqlite_where=text("status IN ('offered', 'accepted')"),
+            postgresql_where=text("status IN ('offered', 'accepted')"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     item_id: int = Field(foreign_key="agenda_item.id", index=True)

@@ -80,7 +80,7 @@ def test_adding_an_item_in_indonesian_and_showing_tomorrow(desk: Chat):
             "Maaf, «Senin 3/12 14.00» membingungkan: Kamis, 3 Desember 2026 bukan hari Senin. "
             "Maksud Bapak/Ibu Kamis, 3 Desember 2026 atau Senin, 7 Desember 2026?",
         ),
-        ("besok jam 3", "Maaf, «besok jam 3» pukul 03.00 (pagi) atau 15.00 (malam)?"),
+        ("besok jam 3", "Maaf, «besok jam 3» pukul 03.00 (pagi) atau 15.00 (sore)?"),
         ("besok", "Maaf, jam kegiatan belum ada di «besok»."),
         ("14.00", "Maaf, tanggal kegiatan belum ada di «14.00»."),
         ("besok 11.00-09.00", "Maaf, jam selesai di «besok 11.00-09.00» lebih awal"),
@@ -342,6 +342,97 @@ def test_the_h1_announcement_matches_the_golden_file(desk: Chat, clock: FakeCloc
     desk.send(
         "dedi", "/agenda tambah besok 19.00-21.00 | Malam budaya | Wali Kota | Bundaran Besar"
     )
-    assert desk.to(GROUP)[-1].startswith(
-        "📅 Tambahan agenda untuk besok: 19.00–21.00 WIB A4 «Malam budaya»"
+    assert desk.to(GROUP)[-1] == (
+        "📅 Tambahan agenda untuk besok:\n"
+        "• 19.00–21.00 WIB A4 «Malam budaya» — Wali Kota, Bundaran Besar\n"
+        "Belum ada peliput. Redaktur: /tugaskan 4 <nama reporter>."
     )
+
+
+def test_a_story_is_not_linked_to_an_event_still_to_come(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah lusa 09.00-11.00 | Apel besar | Wali Kota | Balai Kota")
+    desk.send("dedi", "/tugaskan 1 rina")
+
+    replies = desk.send("rina", "Pasar Murah Diserbu Warga\nIsi berita.")
+
+    assert "Terhubung" not in replies[0] and "penugasan terbuka" not in replies[0]
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(Assignment)).one().status == "offered"
+    named = desk.send("rina", "#A7\nBerita Lain\nIsi.")
+    assert "A7 tidak ada di penugasan terbuka Anda" in named[0]
+
+
+def test_declining_after_accepting_and_withdrawing_an_assignment(desk: Chat):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    desk.send("rina", "/tolak 1 anak sakit", private=True)
+    assert "Rina menolak meliput A1" in desk.to(GROUP)[0]
+
+    desk.send("dedi", "/tugaskan 1 anton")
+    withdrawn = desk.send("dedi", "/tugaskan 1 batal anton")
+
+    assert withdrawn[0] == (
+        "Penugasan Anton untuk A1 «Rapat koordinasi penanganan banjir» dibatalkan oleh Dedi."
+    )
+    assert "was withdrawn by the editors" in desk.to("anton")[0]
+    with desk.warta.db.transaction() as session:
+        statuses = sorted(a.status for a in session.exec(select(Assignment)).all())
+        open_clocks = session.exec(select(SlaClock).where(SlaClock.outcome == "open")).all()
+    assert statuses == ["cancelled", "declined"] and open_clocks == []
+    assert "tidak sedang ditugaskan" in desk.send("dedi", "/tugaskan 1 batal anton")[0]
+
+
+def test_only_reporters_are_assigned(desk: Chat):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    refused = desk.send("dedi", "/tugaskan 1 budi")
+    assert refused[0].startswith("Maaf, «budi» tidak dikenal. Nama yang bisa dipakai: anton")
+
+
+def test_an_assignment_made_after_the_event_is_due_from_when_it_is_made(
+    desk: Chat, clock: FakeClock
+):
+    desk.send("dedi", "/agenda tambah hari ini 06.00-07.00 | Apel pagi | Sekda | Balai Kota")
+    desk.send("dedi", "/tugaskan 1 rina")  # at 08.00, an hour after the event ended
+    with desk.warta.db.transaction() as session:
+        clock_row = session.exec(select(SlaClock)).one()
+    assert clock_row.started_at == clock.now
+    assert clock_row.due_at == clock.now + timedelta(hours=1)
+
+
+def test_an_assignment_made_privately_is_shown_in_the_group(desk: Chat):
+    desk.send("dedi", "/daftar")  # the group Warta knows
+    desk.send("dedi", "/agenda tambah " + MEETING, private=True)
+    desk.send("dedi", "/tugaskan 1 rina", private=True)
+    assert desk.to(GROUP)[0].startswith("📝 Rina ditugaskan meliput A1")
+
+
+def test_moving_an_event_reminds_again_before_the_new_time(desk: Chat, clock: FakeClock):
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    desk.send("rina", "/terima", private=True)
+    at(clock, 3, 8, 0)
+    sweep(desk)  # the reminder before 09.00
+    desk.send("dedi", "/agenda ubah 1 waktu hari ini 13.00-15.00")
+    at(clock, 3, 12, 0)
+
+    said = sweep(desk)
+
+    assert any("dimulai pukul 13.00 WIB" in text for text in said)
+
+
+def test_two_open_assignments_of_one_reporter_to_one_item_cannot_exist(desk: Chat):
+    from sqlalchemy.exc import IntegrityError
+
+    desk.send("dedi", "/agenda tambah " + MEETING)
+    desk.send("dedi", "/tugaskan 1 rina")
+    with pytest.raises(IntegrityError), desk.warta.db.transaction() as session:
+        first = session.exec(select(Assignment)).one()
+        session.add(
+            Assignment(
+                item_id=first.item_id,
+                reporter_id=first.reporter_id,
+                assigned_at=first.assigned_at,
+            )
+        )
+        session.flush()

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from handlers.messages import InboundMedia
-from storage.models import AgendaItem, DeskEvent, Leave, RosterSlot
+from storage.models import AgendaItem, Assignment, DeskEvent, Leave, RosterSlot
 from tests.support import GROUP, Chat, FakeClock, make_chat
 
 SLA = {"submission": "1h", "editing": "3h", "publishing": "2h", "digest_at": "off"}
@@ -66,7 +66,7 @@ def test_a_fair_roster_is_generated_approved_and_adjusted(desk: Chat, clock: Fak
         "Maaf, jadwal piket disetujui oleh Kasi."
     ]
     assert desk.send("hendra", "/roster setujui 2026-12")[0].startswith(
-        "✅ Jadwal piket 12/2026 disetujui oleh Hendra."
+        "✅ Jadwal piket Desember 2026 disetujui oleh Hendra."
     )
     assert "sudah disetujui" in desk.send("dedi", "/roster buat 2026-12")[0]
 
@@ -114,6 +114,11 @@ def test_leave_is_respected_and_a_clash_is_pointed_out(desk: Chat):
 def test_duty_today_and_the_morning_announcement(desk: Chat, clock: FakeClock):
     assert desk.send("rina", "/piket") == ["Tidak ada jadwal piket untuk Rabu, 2 Desember 2026."]
     desk.send("dedi", "/roster buat 2026-12")
+    # A draft is not the roster yet: only what the Kasi approved is announced.
+    assert desk.send("rina", "/piket besok") == [
+        "Tidak ada jadwal piket untuk Kamis, 3 Desember 2026."
+    ]
+    desk.send("hendra", "/roster setujui 2026-12")
     officer = desk.desk.people.find_name(slots(desk)["2026-12-03"])
     assert officer is not None
     assert desk.send("rina", "/piket besok") == [
@@ -139,6 +144,7 @@ def test_the_digest_names_todays_duty_officer_and_agenda(
     chat = make_chat(db_url, tmp_path, clock=clock, sla={**SLA, "digest_at": "07.00"})
     try:
         chat.send("dedi", "/roster buat 2026-12")
+        chat.send("hendra", "/roster setujui 2026-12")
         chat.send(
             "dedi", "/agenda tambah besok 09.00-11.00 | Rapat banjir | Wali Kota | Balai Kota"
         )
@@ -215,6 +221,35 @@ def test_an_agenda_file_survives_a_redelivery(desk: Chat):
 def test_months_and_days_that_cannot_be_read(desk: Chat):
     assert desk.send("dedi", "/roster buat bulan depan lusa")[0].startswith("Maaf, bulan «")
     assert desk.send("dedi", "/roster 2027-01") == [
-        "Belum ada jadwal piket untuk 01/2027. Susun dengan /roster buat 2027-01."
+        "Belum ada jadwal piket untuk Januari 2027. Susun dengan /roster buat 2027-01."
     ]
     assert desk.send("dedi", "/piket kapan-kapan")[0].startswith("Maaf, tanggal «")
+
+
+def test_a_calendar_cancellation_ends_the_assignment_and_tells_the_reporter(desk: Chat):
+    desk.send("sari", "", media=(agenda_file("protokol.ics", ICS),))
+    desk.send("sari", "/tugaskan 1 rina")
+    cancelled = ICS.replace("LOCATION:", "STATUS:CANCELLED\r\nLOCATION:")
+
+    desk.send("sari", "", media=(agenda_file("protokol.ics", cancelled),))
+
+    assert "1 dibatalkan" in desk.to(GROUP)[0]
+    assert "dibatalkan, penugasan liputan Anda ikut dibatalkan" in desk.to("rina")[0]
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(AgendaItem)).one().status == "cancelled"
+        assert session.exec(select(Assignment)).one().status == "cancelled"
+
+
+def test_a_file_too_large_is_refused_and_coverage_with_a_spreadsheet_is_kept(desk: Chat):
+    huge = CSV + "x" * (1024 * 1024)
+    said = desk.send("dedi", "", media=(agenda_file("besar.csv", huge),))
+    assert said[0].startswith("❌ Berkas besar.csv tidak diimpor: ukurannya melebihi 1.0 MB")
+
+    coverage = desk.send(
+        "rina",
+        "Data Banjir Kelurahan Menteng\nIsi berita.",
+        media=(agenda_file("data_banjir.csv", CSV),),
+    )
+    assert coverage[0].startswith("Terima kasih, Rina. Berita #1 «Data Banjir Kelurahan Menteng»")
+    with desk.warta.db.transaction() as session:
+        assert session.exec(select(AgendaItem)).all() == []
