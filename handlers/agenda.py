@@ -765,6 +765,8 @@ def agenda_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
 
 def announce_tomorrow(session: Session, desk: Desk, day: date, now: datetime) -> list[int]:
     values = day_values(session, desk, day)
+    if not values["items"] and not desk.options.sla.calendar.is_working_day(day):
+        return []  # nothing planned for a weekend or holiday: no need to say so
     for item in values["items"]:
         item.announced_at = now
         session.add(item)

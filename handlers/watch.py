@@ -174,41 +174,59 @@ class Watch:
                 if clocks.settle_alarm(session, alarm_id, status="superseded", now=now):
                     report.superseded += 1
                 continue
-            clocks.supersede_earlier(session, entry.clock.id or 0, entry.alarm.due_at, now=now)
-            late = now - entry.alarm.due_at > self.options.late_after
-            fold = late and self.options.missed == "fold"
-            status = "folded" if fold else "late" if late else "sent"
-            if not clocks.settle_alarm(session, alarm_id, status=status, now=now):
-                continue
-            deliveries = self._deliveries(session, entry)
-            if entry.alarm.point == BREACH:
-                holder = self._holder(entry)
-                clocks.mark_breached(session, entry.clock, held_by=holder.ref)
-            if fold:
-                for delivery in deliveries:
-                    bucket = folded.setdefault(
-                        (delivery.channel, delivery.recipient),
-                        _Folded(delivery.locale, delivery.person),
-                    )
-                    bucket.items.append(self._values(entry, delivery, late=True))
-                report.folded += 1
-            else:
-                first = None
-                for delivery in deliveries:
-                    values = self._values(entry, delivery, late=late)
-                    outbox_id = self._send(session, delivery, now, **values)
-                    first = first or outbox_id
-                    report.outbox_ids.append(outbox_id)
-                clocks.note_outbox(session, alarm_id, first)
-                if late:
-                    report.late += 1
-                else:
-                    report.sent += 1
-            if entry.story is not None:
-                self.desk.enqueue_cards(session, entry.story, now)
+            try:
+                # One alarm that cannot be sent (a template error, a person gone) must not
+                # hold up the others: it is settled as failed, in the log, and the rest go on.
+                with session.begin_nested():
+                    self._settle_one(session, entry, now, report, folded)
+            except Exception:
+                log.exception("alarm %s of clock %s could not be sent", alarm_id, entry.clock.id)
+                clocks.settle_alarm(session, alarm_id, status="failed", now=now)
         for (channel, recipient), bucket in folded.items():
             delivery = Delivery(channel, recipient, "sla_catch_up", bucket.locale, bucket.person)
             report.outbox_ids.append(self._send(session, delivery, now, items=bucket.items))
+
+    def _settle_one(
+        self,
+        session: Session,
+        entry: clocks.DueAlarm,
+        now: datetime,
+        report: SweepReport,
+        folded: dict[tuple[str, str], _Folded],
+    ) -> None:
+        alarm_id = entry.alarm.id or 0
+        clocks.supersede_earlier(session, entry.clock.id or 0, entry.alarm.due_at, now=now)
+        late = now - entry.alarm.due_at > self.options.late_after
+        fold = late and self.options.missed == "fold"
+        status = "folded" if fold else "late" if late else "sent"
+        if not clocks.settle_alarm(session, alarm_id, status=status, now=now):
+            return
+        deliveries = self._deliveries(session, entry)
+        if entry.alarm.point == BREACH:
+            holder = self._holder(entry)
+            clocks.mark_breached(session, entry.clock, held_by=holder.ref)
+        if fold:
+            for delivery in deliveries:
+                bucket = folded.setdefault(
+                    (delivery.channel, delivery.recipient),
+                    _Folded(delivery.locale, delivery.person),
+                )
+                bucket.items.append(self._values(entry, delivery, late=True))
+            report.folded += 1
+        else:
+            first = None
+            for delivery in deliveries:
+                values = self._values(entry, delivery, late=late)
+                outbox_id = self._send(session, delivery, now, **values)
+                first = first or outbox_id
+                report.outbox_ids.append(outbox_id)
+            clocks.note_outbox(session, alarm_id, first)
+            if late:
+                report.late += 1
+            else:
+                report.sent += 1
+        if entry.story is not None:
+            self.desk.enqueue_cards(session, entry.story, now)
 
     def _holder(self, entry: clocks.DueAlarm) -> Any:
         story = entry.story

@@ -346,3 +346,25 @@ def test_a_verified_story_sent_back_does_not_count_as_published_on_time(
     with desk.warta.db.transaction() as session:
         outcomes = {row.step: row.outcome for row in session.exec(select(SlaClock)).all()}
     assert outcomes == {"editing": "done", "publishing": "cancelled", "submission": "open"}
+
+
+def test_an_alarm_that_cannot_be_sent_does_not_hold_up_the_others(desk: Chat, clock: FakeClock):
+    desk.send("rina", STORY)
+    desk.send("anton", "Pasar Murah\nWarga antre sejak pagi.")
+    with desk.warta.db.transaction() as session:
+        broken = session.exec(select(SlaClock).where(SlaClock.story_id == 1)).one()
+        broken.step = "no-such-step"  # a damaged row (say, written by a future Warta)
+        session.add(broken)
+    clock.advance(minutes=90)
+
+    sweep(desk)
+
+    assert any("#2 «Pasar Murah»" in text for text in desk.to(GROUP))
+    with desk.warta.db.transaction() as session:
+        rows = session.exec(
+            select(SlaClock.story_id, SlaAlarm.status)
+            .join(SlaClock, SlaClock.id == SlaAlarm.clock_id)
+            .where(SlaAlarm.point == "50%")
+        ).all()
+    assert sorted(rows) == [(1, "failed"), (2, "sent")]
+    assert sweep(desk) == []  # the failed one is not retried forever
