@@ -100,11 +100,14 @@ def _show(turn: Turn, phrase: str) -> None:
     day = today + timedelta(days=1)
     if phrase.strip():
         parsed = parse_when(phrase.strip() + " 00.00", today=today)
-        if isinstance(parsed, Unclear):
+        if isinstance(parsed, Unclear) and parsed.code == "past_date" and parsed.dates:
+            day = parsed.dates[0]  # looking back at a past day's agenda is fine
+        elif isinstance(parsed, Unclear):
             turn.outcome = "bad_date"
             turn.reply("agenda_day_unclear", written=phrase.strip())
             return
-        day = parsed.day
+        else:
+            day = parsed.day
     turn.outcome = "agenda"
     turn.reply("agenda_day", **day_values(turn.session, turn.desk, day))
 
@@ -150,7 +153,7 @@ def _add(turn: Turn, rest: str) -> None:
         title=parts[1][:500],
         leaders=(parts[2] if len(parts) > 2 else "")[:500],
         place=(parts[3] if len(parts) > 3 else "")[:500],
-        notes=parts[4] if len(parts) > 4 else "",
+        notes=" | ".join(parts[4:]),  # a "|" inside the notes is kept
         starts_at=starts_at,
         ends_at=ends_at,
         all_day=parsed.all_day,
@@ -514,7 +517,9 @@ def _my_assignment(turn: Turn, usage: str) -> tuple[Assignment, AgendaItem, str]
     ]
     match = _ITEM.match(turn.args)
     rest = turn.args.strip()
-    if match:
+    numbers = {item.number for _a, item in open_ones}
+    written_as_item = match and (turn.args.strip()[:1] in "Aa" or int(match.group(1)) in numbers)
+    if match and (written_as_item or len(open_ones) != 1):
         number, rest = int(match.group(1)), match.group(2).strip()
         chosen = [(a, i) for a, i in open_ones if i.number == number]
         if not chosen:
@@ -523,6 +528,7 @@ def _my_assignment(turn: Turn, usage: str) -> tuple[Assignment, AgendaItem, str]
             return None
         return chosen[0][0], chosen[0][1], rest
     if len(open_ones) == 1:
+        # "/tolak 2 hari lagi ada ujian": a number that is not an item begins the reason.
         return open_ones[0][0], open_ones[0][1], rest
     turn.outcome = "which_assignment"
     turn.reply("assignment_which", open=open_ones, usage=usage)
