@@ -65,6 +65,14 @@ def parse_duration(value: Any) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _short(duration: timedelta) -> str:
+    """``2h``, ``1h30m``, ``45m``, ``90s``: a duration the way the config writes it."""
+    minutes, seconds = divmod(int(duration.total_seconds()), 60)
+    hours, minutes = divmod(minutes, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    return text + (f"{seconds}s" if seconds or not text else "")
+
+
 def parse_size(value: Any) -> int:
     """Read ``20MB``, ``512kb`` or a number of bytes."""
     if isinstance(value, int) and not isinstance(value, bool):
@@ -218,6 +226,18 @@ class SlaConfig(_Strict):
     @classmethod
     def _digest_off(cls, value: Any) -> Any:
         return None if value is False or str(value).lower() in ("off", "none") else value
+
+    @model_validator(mode="after")
+    def _points_inside_their_windows(self) -> SlaConfig:
+        for step, window in self.windows().items():
+            for point in self.reminders_per_step.get(step, self.reminders):
+                if point.before is not None and point.before >= window:
+                    raise ValueError(
+                        f"the reminder '{_short(point.before)} before' does not fit in the "
+                        f"{step.value} window of {_short(window)}; make it shorter or use a "
+                        "share such as 50%"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _lease_outlives_a_sweep(self) -> SlaConfig:

@@ -139,3 +139,48 @@ def test_missing_file_and_broken_yaml(tmp_path: Path):
         load_settings(tmp_path / "nope.yaml", environ={})
     with pytest.raises(ConfigError, match="not valid YAML at line 2, column 5"):
         load_settings(write(tmp_path, "a: 1\nb: c: d\n"), environ={})
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "expected"),
+    [
+        ('sla: {digest_at: "07.00"}', "07:00"),
+        ("sla: {digest_at: 07.30}", "07:30"),  # YAML hands over the number 7.3
+        ("sla: {digest_at: 7:00}", "07:00"),  # YAML's sexagesimal 420
+        ("sla: {digest_at: off}", None),
+    ],
+)
+def test_times_of_day_however_yaml_reads_them(tmp_path: Path, yaml_text: str, expected):
+    settings = load_settings(write(tmp_path, yaml_text), environ={})
+    found = settings.sla.digest_at
+    assert (found.strftime("%H:%M") if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "problem"),
+    [
+        ("sla: {digest_at: 7}", "'7' is not a time of day"),
+        ("sla: {reminders_per_step: {publishing: [3h before]}}", "'3h before' does not fit"),
+        ("sla: {reminders: [120%]}", "between 0 % and 100 %"),
+        ("sla: {late_after: 10s}", "late_after must be longer than sla.sweep_every"),
+        ("sla: {sweep_every: 2m, leader_lease: 1m}", "shorter than sla.leader_lease"),
+        ("calendar: {working_hours: {mon-fri: 16.00-07.30}}", "ends before it starts"),
+        ("roster: {people: [joko]}", "roster.people names unknown people: joko"),
+        ("roster: {shifts: [pagi, siang]}", "no hours for pagi, siang"),
+    ],
+)
+def test_sla_calendar_and_roster_settings_that_cannot_work(
+    tmp_path: Path, yaml_text: str, problem: str
+):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(write(tmp_path, yaml_text), environ={})
+    assert problem in " ".join(refused.value.problems)
+
+
+def test_a_day_off_written_as_yaml_off(tmp_path: Path):
+    settings = load_settings(
+        write(tmp_path, "calendar: {working_hours: {mon-fri: 08.00-16.00, sat: off}}"),
+        environ={},
+    )
+    calendar = settings.calendar.build(settings.zone)
+    assert calendar.hours[5] == () and calendar.hours[0][0][0].hour == 8
