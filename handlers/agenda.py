@@ -735,6 +735,18 @@ def agenda_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
     options = desk.options.agenda
     tz = desk.options.tz
     today = local_day(now, tz)
+    yesterday = today - timedelta(days=1)
+    late_moment = _moment(yesterday, options.announce_at, tz)
+    if (
+        late_moment is not None
+        and clocks.daily_run_done(
+            session, job=AGENDA_JOB, day=(yesterday - timedelta(days=1)).isoformat()
+        )
+        and clocks.claim_daily_run(session, job=AGENDA_JOB, day=yesterday.isoformat(), now=now)
+    ):
+        # Warta was down over yesterday's announcement and past midnight: today's agenda is
+        # posted now, marked as late, rather than never.
+        written += announce_tomorrow(session, desk, today, now, late=True)
     moment = _moment(today, options.announce_at, tz)
     if moment is not None and clocks.claim_due_run(
         session,
@@ -769,7 +781,10 @@ def agenda_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
     return written
 
 
-def announce_tomorrow(session: Session, desk: Desk, day: date, now: datetime) -> list[int]:
+def announce_tomorrow(
+    session: Session, desk: Desk, day: date, now: datetime, *, late: bool = False
+) -> list[int]:
+    """Post ``day``'s agenda (normally tomorrow's; today's when the announcement is late)."""
     values = day_values(session, desk, day)
     if not values["items"] and not desk.options.sla.calendar.is_working_day(day):
         return []  # nothing planned for a weekend or holiday: no need to say so
@@ -781,7 +796,7 @@ def announce_tomorrow(session: Session, desk: Desk, day: date, now: datetime) ->
         for item in values["items"]
         if not any(a.status in ("offered", "accepted") for a in values["assignments"][item.id])
     ]
-    return tell_group(session, desk, now, "agenda_h1", unassigned=unassigned, **values)
+    return tell_group(session, desk, now, "agenda_h1", unassigned=unassigned, late=late, **values)
 
 
 def announce_if_late(

@@ -409,6 +409,8 @@ class Watch:
         clock: SlaClock,
         story: Story | None,
         assigned: tuple[AgendaItem, int] | None = None,
+        *,
+        current: bool = False,
     ) -> ClockRecord:
         item, reporter_id = assigned if assigned else (None, None)
         return ClockRecord(
@@ -420,13 +422,20 @@ class Watch:
             due_at=clock.due_at,
             finished_at=clock.finished_at,
             outcome=clock.outcome,
-            held_by=self._held_by_label(clock, story, reporter_id),
+            held_by=self._held_by_label(clock, story, reporter_id, current=current),
         )
 
     def _held_by_label(
-        self, clock: SlaClock, story: Story | None, reporter_id: int | None = None
+        self,
+        clock: SlaClock,
+        story: Story | None,
+        reporter_id: int | None = None,
+        *,
+        current: bool = False,
     ) -> str | None:
-        ref = clock.held_by
+        """Who held the step at its breach, or (``current``, and for a step still open
+        without a breach) who holds it now."""
+        ref = None if current else clock.held_by
         if ref is None and clock.outcome == clocks.OPEN and (story or reporter_id):
             ref = step_holder(
                 Step(clock.step),
@@ -444,10 +453,14 @@ class Watch:
     # -- what is late -------------------------------------------------------------------------
 
     def late_values(self, session: Session, now: datetime) -> dict[str, Any]:
-        """Open clocks overdue or due within the hour, most urgent first (``/terlambat``)."""
+        """Open clocks overdue or due within the hour, most urgent first, with who holds each
+        now (``/terlambat``)."""
         rows = clocks.open_clocks(session, due_before=now + SOON)
         items = _items_of(session, [clock for clock, _story in rows])
-        records = [self._record(clock, story, items.get(clock.id or 0)) for clock, story in rows]
+        records = [
+            self._record(clock, story, items.get(clock.id or 0), current=True)
+            for clock, story in rows
+        ]
         return {
             "overdue": [r for r in records if r.due_at <= now],
             "soon": [r for r in records if r.due_at > now],

@@ -454,3 +454,22 @@ def test_a_reason_that_starts_with_a_number_is_not_read_as_an_item(desk: Chat):
         "Penugasan A1 «Rapat koordinasi penanganan banjir» ditolak oleh Rina. "
         "Alasan: 2 hari lagi ada ujian. Redaktur sudah diberi tahu."
     ]
+
+
+def test_an_h1_announcement_missed_over_midnight_is_posted_the_next_morning(
+    desk: Chat, clock: FakeClock
+):
+    at(clock, 2, 15, 0)
+    sweep(desk)  # the 2nd's announcement (of the 3rd) goes out
+    desk.send("dedi", "/agenda tambah lusa 09.00-11.00 | Apel besar | Wali Kota | Balai Kota")
+    # Warta is down from 14.00 on the 3rd until 07.00 on the 4th.
+    at(clock, 4, 7, 0)
+
+    said = sweep(desk)
+
+    assert said[0].startswith(
+        "📅 Agenda pimpinan hari ini, Jumat, 4 Desember 2026\n"
+        "(Pengumuman H-1 terlambat karena Warta sempat tidak aktif.)\n"
+        "• 09.00–11.00 WIB A1 «Apel besar»"
+    )
+    assert sweep(desk) == []

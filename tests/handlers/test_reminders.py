@@ -368,3 +368,14 @@ def test_an_alarm_that_cannot_be_sent_does_not_hold_up_the_others(desk: Chat, cl
         ).all()
     assert sorted(rows) == [(1, "failed"), (2, "sent")]
     assert sweep(desk) == []  # the failed one is not retried forever
+
+
+def test_late_names_who_holds_the_story_now(desk: Chat, clock: FakeClock):
+    desk.send("rina", STORY)
+    clock.advance(hours=3, minutes=5)
+    sweep(desk)  # the breach, while nobody held it
+    desk.send("dedi", "/sunting 1")
+
+    late = desk.send("hendra", "/terlambat")[0]
+
+    assert "penyuntingan dan verifikasi, Dedi, terlambat 5 menit" in late
