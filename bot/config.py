@@ -154,7 +154,14 @@ def parse_reminder_point(value: Any) -> ReminderPoint:
     raise ValueError(f"'{value}' is not a reminder point; write it like 50% or '30m before'")
 
 
-ClockTime = Annotated[time, BeforeValidator(parse_clock_time)]
+def parse_optional_clock_time(value: Any) -> time | None:
+    """A time of day, or ``off`` (YAML may hand it over as false) for "never"."""
+    if value is None or value is False or str(value).strip().lower() in ("off", "none"):
+        return None
+    return parse_clock_time(value)
+
+
+OptionalClockTime = Annotated[time | None, BeforeValidator(parse_optional_clock_time)]
 Point = Annotated[ReminderPoint, BeforeValidator(parse_reminder_point)]
 
 
@@ -213,7 +220,7 @@ class SlaConfig(_Strict):
     late_after: Duration = timedelta(minutes=5)
     sweep_every: Duration = timedelta(seconds=20)
     leader_lease: Duration = timedelta(seconds=60)
-    digest_at: ClockTime | None = time(7, 0)
+    digest_at: OptionalClockTime = time(7, 0)
 
     @field_validator("notify")
     @classmethod
@@ -221,11 +228,6 @@ class SlaConfig(_Strict):
         if not where:
             raise ValueError("say where reminders go: group, private or both")
         return where
-
-    @field_validator("digest_at", mode="before")
-    @classmethod
-    def _digest_off(cls, value: Any) -> Any:
-        return None if value is False or str(value).lower() in ("off", "none") else value
 
     @model_validator(mode="after")
     def _points_inside_their_windows(self) -> SlaConfig:
@@ -277,13 +279,8 @@ class SlaConfig(_Strict):
 class AgendaConfig(_Strict):
     """The leaders' agenda: the H-1 announcement and how long an event without an end lasts."""
 
-    announce_at: ClockTime | None = time(15, 0)
+    announce_at: OptionalClockTime = time(15, 0)
     default_duration: Duration = timedelta(hours=2)
-
-    @field_validator("announce_at", mode="before")
-    @classmethod
-    def _off(cls, value: Any) -> Any:
-        return None if value is False or str(value).lower() in ("off", "none") else value
 
 
 class AssignmentConfig(_Strict):
@@ -301,12 +298,7 @@ class RosterConfig(_Strict):
     weekend_shifts: tuple[str, ...] = ()
     holiday_shifts: tuple[str, ...] = ()
     shift_times: dict[str, str] = {"piket": "07.30-16.00"}
-    announce_at: ClockTime | None = time(7, 0)
-
-    @field_validator("announce_at", mode="before")
-    @classmethod
-    def _off(cls, value: Any) -> Any:
-        return None if value is False or str(value).lower() in ("off", "none") else value
+    announce_at: OptionalClockTime = time(7, 0)
 
     @model_validator(mode="after")
     def _times_for_every_shift(self) -> RosterConfig:

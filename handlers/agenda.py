@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from handlers.desk import CHANNEL_PREFERENCE, Desk, Turn
+from handlers.desk import Desk, Turn
 from handlers.messages import Button
 from storage import agenda as book
 from storage import clocks, repo
@@ -226,17 +226,7 @@ def _edit(turn: Turn, rest: str) -> None:
         detail={"field": field_name, "old": str(old), "new": value.strip()},
     )
     turn.outcome = "agenda_edited"
-    turn.reply("agenda_edited", item=item, field=field_name)
-    tell_group(
-        turn.session,
-        turn.desk,
-        turn.now,
-        "agenda_edited",
-        item=item,
-        field=field_name,
-        by=turn.person,
-        skip=(turn.msg.channel, turn.msg.chat_id),
-    )
+    turn.share("agenda_edited", item=item, field=field_name)
     _tell_assigned(turn, item, "assignment_item_changed", field=field_name)
 
 
@@ -258,17 +248,7 @@ def _cancel(turn: Turn, rest: str) -> None:
     assert turn.person is not None
     cancel_item(turn.session, turn.desk, item, reason=reason, actor_id=turn.person.id, now=turn.now)
     turn.outcome = "agenda_cancelled"
-    turn.reply("agenda_cancelled", item=item, reason=reason)
-    tell_group(
-        turn.session,
-        turn.desk,
-        turn.now,
-        "agenda_cancelled",
-        item=item,
-        reason=reason,
-        by=turn.person,
-        skip=(turn.msg.channel, turn.msg.chat_id),
-    )
+    turn.share("agenda_cancelled", item=item, reason=reason)
 
 
 def cancel_item(
@@ -298,12 +278,11 @@ def cancel_item(
             _end_assignment(session, assignment, "cancelled", now, actor_id)
             reporter = desk.people.get(assignment.reporter_id)
             if reporter is not None:
-                tell_person(
+                desk.tell_privately(
                     session,
-                    desk,
-                    now,
                     reporter,
                     "assignment_item_cancelled",
+                    now=now,
                     item=item,
                     reason=reason,
                 )
@@ -410,18 +389,7 @@ def assign(turn: Turn) -> None:
         window=turn.options.sla.windows[Step.SUBMISSION],
     )
     turn.outcome = "assigned"
-    turn.reply("assignment_made", item=item, reporter=reporter, assignment=assignment, told=told)
-    tell_group(
-        turn.session,
-        turn.desk,
-        turn.now,
-        "assignment_made",
-        item=item,
-        reporter=reporter,
-        assignment=assignment,
-        told=told,
-        skip=(turn.msg.channel, turn.msg.chat_id),
-    )
+    turn.share("assignment_made", item=item, reporter=reporter, assignment=assignment, told=told)
 
 
 def _unassign(turn: Turn, item: AgendaItem, who: str) -> None:
@@ -580,64 +548,19 @@ def _answer(
     turn.outcome = status
     if status == "accepted":
         turn.answer("assignment_accepted_short", item=item)
-        turn.reply("assignment_accepted", item=item, reporter=turn.person)
-        tell_group(
-            turn.session,
-            turn.desk,
-            turn.now,
-            "assignment_accepted",
-            item=item,
-            reporter=turn.person,
-            skip=(turn.msg.channel, turn.msg.chat_id),
-        )
+        turn.share("assignment_accepted", item=item, reporter=turn.person)
     else:
         turn.answer("assignment_declined_short", item=item)
         turn.reply("assignment_declined", item=item, reporter=turn.person, reason=reason)
-        tell_group(
+        turn.written += turn.desk.post_to_group(
             turn.session,
-            turn.desk,
-            turn.now,
             "assignment_declined_group",
+            now=turn.now,
+            skip=(turn.msg.channel, turn.msg.chat_id),
             item=item,
             reporter=turn.person,
             reason=reason,
-            skip=(turn.msg.channel, turn.msg.chat_id),
         )
-
-
-def tell_group(
-    session: Session,
-    desk: Desk,
-    now: datetime,
-    name: str,
-    *,
-    skip: tuple[str, str] | None = None,
-    **values: Any,
-) -> list[int]:
-    """Post Warta's news to the desk's group (see :meth:`Desk.group_chats`)."""
-    written = []
-    for channel, chat in desk.group_chats(session):
-        if (channel, chat) == skip:
-            continue
-        text = desk.renderer.render(name, now=now, **values)
-        written.append(
-            repo.enqueue_message(session, channel=channel, recipient=chat, text=text, now=now)
-        )
-    return written
-
-
-def tell_person(
-    session: Session, desk: Desk, now: datetime, person: repo.PersonRecord, name: str, **values: Any
-) -> int | None:
-    channel = next((c for c in CHANNEL_PREFERENCE if c in person.addresses), None)
-    if channel is None:
-        return None
-    text = desk.renderer.render(
-        name, locale=desk.renderer.locale_for(person.locale), now=now, person=person, **values
-    )
-    return repo.enqueue_message(
-        session, channel=channel, recipient=person.addresses[channel], text=text, now=now
-    )
 
 
 # -- linking a submission -----------------------------------------------------------------------
@@ -760,19 +683,18 @@ def agenda_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
     for assignment, item in book.unanswered_by(session, now):
         if clocks.set_once(session, assignment, "alerted_at", now):
             reporter = desk.people.get(assignment.reporter_id)
-            written += tell_group(
-                session, desk, now, "assignment_no_answer", item=item, reporter=reporter
+            written += desk.post_to_group(
+                session, now=now, name="assignment_no_answer", item=item, reporter=reporter
             )
     for assignment, item in book.to_remind(session, now, options.remind_before):
         if clocks.set_once(session, assignment, "reminded_at", now):
             reporter = desk.people.get(assignment.reporter_id)
             if reporter is not None:
-                sent = tell_person(
+                sent = desk.tell_privately(
                     session,
-                    desk,
-                    now,
                     reporter,
                     "assignment_reminder",
+                    now=now,
                     item=item,
                     assignment=assignment,
                     window=desk.options.sla.windows[Step.SUBMISSION],
@@ -796,7 +718,9 @@ def announce_tomorrow(
         for item in values["items"]
         if not any(a.status in ("offered", "accepted") for a in values["assignments"][item.id])
     ]
-    return tell_group(session, desk, now, "agenda_h1", unassigned=unassigned, late=late, **values)
+    return desk.post_to_group(
+        session, now=now, name="agenda_h1", unassigned=unassigned, late=late, **values
+    )
 
 
 def announce_if_late(
@@ -816,7 +740,7 @@ def announce_if_late(
     for item in late:
         item.announced_at = now
         session.add(item)
-    tell_group(session, desk, now, "agenda_late_added", items=late)
+    desk.post_to_group(session, now=now, name="agenda_late_added", items=late)
 
 
 # -- importing CSV and iCalendar files -----------------------------------------------------------
@@ -898,12 +822,11 @@ def import_rows(
             for assignment in _move_submission_clocks(session, desk, existing, now):
                 reporter = desk.people.get(assignment.reporter_id)
                 if reporter is not None:
-                    tell_person(
+                    desk.tell_privately(
                         session,
-                        desk,
-                        now,
                         reporter,
                         "assignment_item_changed",
+                        now=now,
                         item=existing,
                         field="when",
                     )

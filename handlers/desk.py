@@ -38,6 +38,13 @@ def is_agenda_file(filename: str | None) -> bool:
     return bool(filename) and str(filename).lower().endswith(AGENDA_FILE_SUFFIXES)
 
 
+def private_channel(person: repo.PersonRecord, prefer: str | None = None) -> str | None:
+    """The channel to reach ``person`` privately on: ``prefer`` when they have it, else the
+    first of CHANNEL_PREFERENCE; None when Warta has no private address for them."""
+    order = (prefer, *CHANNEL_PREFERENCE) if prefer else CHANNEL_PREFERENCE
+    return next((channel for channel in order if channel in person.addresses), None)
+
+
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -135,6 +142,19 @@ class Turn:
             )
         )
 
+    def share(self, name: str, **values: Any) -> None:
+        """Answer here, and post the same news in the desk's group when this is not it (a
+        command given in a private chat still reaches the editors)."""
+        self.reply(name, **values)
+        self.written += self.desk.post_to_group(
+            self.session,
+            name,
+            now=self.now,
+            skip=(self.msg.channel, self.msg.chat_id),
+            by=self.person,
+            **values,
+        )
+
     def tell(
         self,
         person: repo.PersonRecord,
@@ -145,9 +165,7 @@ class Turn:
         **values: Any,
     ) -> bool:
         """Message ``person`` privately, preferably on this channel; False when unreachable."""
-        channel = next(
-            (c for c in (self.msg.channel, *CHANNEL_PREFERENCE) if c in person.addresses), None
-        )
+        channel = private_channel(person, prefer=self.msg.channel)
         if channel is None:
             return False
         text = self.desk.renderer.render(
@@ -482,7 +500,7 @@ class Desk:
             assert story is not None
             told = 0
             for operator in self.people.with_role(Role.OPERATOR):
-                channel = next((c for c in CHANNEL_PREFERENCE if c in operator.addresses), None)
+                channel = private_channel(operator)
                 if channel is None:
                     continue
                 text = self.renderer.render(
@@ -644,6 +662,47 @@ class Desk:
             log.warning("no group chat is configured or known; group messages are not sent")
             return []
         return [found]
+
+    def post_to_group(
+        self,
+        session: Session,
+        name: str,
+        *,
+        now: datetime,
+        skip: tuple[str, str] | None = None,
+        **values: Any,
+    ) -> list[int]:
+        """Post Warta's news to the desk's group (see :meth:`group_chats`), in the desk's
+        language; ``skip`` is a chat that already has it."""
+        written = []
+        for channel, chat in self.group_chats(session):
+            if (channel, chat) == skip:
+                continue
+            text = self.renderer.render(name, now=now, **values)
+            written.append(
+                repo.enqueue_message(session, channel=channel, recipient=chat, text=text, now=now)
+            )
+        return written
+
+    def tell_privately(
+        self,
+        session: Session,
+        person: repo.PersonRecord,
+        name: str,
+        *,
+        now: datetime,
+        **values: Any,
+    ) -> int | None:
+        """Message ``person`` privately in their language; None when unreachable."""
+        channel = private_channel(person)
+        if channel is None:
+            return None
+        text = self.renderer.render(
+            name, locale=self.renderer.locale_for(person.locale), now=now, person=person, **values
+        )
+        return repo.enqueue_message(
+            session, channel=channel, recipient=person.addresses[channel], text=text, now=now
+        )
 
     def is_group(self, msg: InboundMessage) -> bool:
         return msg.chat_kind is ChatKind.GROUP

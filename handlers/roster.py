@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers.agenda import local_day, tell_group
+from handlers.agenda import local_day
 from handlers.desk import Desk, Turn
 from storage import agenda as book
 from storage import clocks, repo
@@ -379,7 +379,7 @@ def duty_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
     values = duty_values(session, desk, today)
     if not values["slots"]:
         return []
-    return tell_group(session, desk, now, "duty_morning", **values)
+    return desk.post_to_group(session, "duty_morning", now=now, **values)
 
 
 def digest_extras(session: Session, desk: Desk, day: date) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from handlers.agenda import agenda_sweep, next_agenda_moment
-from handlers.desk import CHANNEL_PREFERENCE, Desk
+from handlers.desk import Desk, private_channel
 from handlers.render import html_to_plain
 from handlers.roster import duty_sweep
 from storage import clocks, repo
@@ -481,7 +481,7 @@ def _items_of(session: Session, rows: list[SlaClock]) -> dict[int, tuple[AgendaI
 
 
 def _private(person: repo.PersonRecord, template: str) -> Delivery | None:
-    channel = next((c for c in CHANNEL_PREFERENCE if c in person.addresses), None)
+    channel = private_channel(person)
     if channel is None:
         return None
     return Delivery(channel, person.addresses[channel], template, person.locale, person)
