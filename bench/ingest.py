@@ -22,8 +22,8 @@ from typing import Any
 from PIL import Image
 
 from bot.app import Warta, build
+from bot.channels.local import LocalChannel, Said
 from bot.config import Settings
-from bot.local import LocalMessenger, Said
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
 from storage.db import Database
 from storage.models import InboxMessage
@@ -136,7 +136,7 @@ class Newsroom:
     """Plays a desk's day into a real Warta and times each ``desk.receive``, nothing else."""
 
     warta: Warta
-    messenger: LocalMessenger
+    messenger: LocalChannel
     clock: StepClock
     limit: int
     profiler: cProfile.Profile | None = None
@@ -223,8 +223,8 @@ def story_cycle(room: Newsroom, index: int, number: int, photo: InboundMedia) ->
 
 def run_full(folder: Path, messages: int, profiler: cProfile.Profile | None) -> list[Sample]:
     clock = StepClock()
-    messenger = LocalMessenger()
-    warta = build(bench_settings(folder), messengers={CHANNEL: messenger}, clock=clock)
+    messenger = LocalChannel()
+    warta = build(bench_settings(folder), channels={CHANNEL: messenger}, clock=clock)
     room = Newsroom(warta, messenger, clock, messages, profiler)
     photo = InboundMedia(kind="photo", data=small_jpeg(), filename="foto.jpg", caption="Musrenbang")
     number = 0

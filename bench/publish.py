@@ -22,8 +22,8 @@ from aiosmtpd.controller import Controller
 from PIL import Image
 
 from bot.app import Warta, build
+from bot.channels.local import LocalChannel
 from bot.config import Settings
-from bot.local import LocalMessenger
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
 
 WORDPRESS = Path("/tmp/warta-wordpress.json")
@@ -135,7 +135,7 @@ def make_warta(folder: Path, target_list: list[dict[str, Any]]) -> Warta:
             "publish": {"targets": target_list},
         }
     )
-    return build(settings, messengers={"local": LocalMessenger()})
+    return build(settings, channels={"local": LocalChannel()})
 
 
 class Desk:
@@ -144,7 +144,7 @@ class Desk:
 
     def say(self, who: str, text: str, media: tuple[InboundMedia, ...] = ()) -> None:
         self.ids += 1
-        self.warta.desk.receive(
+        self.warta.intake.receive(
             InboundMessage(
                 channel="local",
                 chat_id="redaksi",

@@ -28,8 +28,8 @@ from sqlmodel import select
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.app import Warta, build
+from bot.channels.local import LocalChannel
 from bot.config import Settings
-from bot.local import LocalMessenger
 from storage import repo
 from storage.models import Person, SlaAlarm, SlaClock, Story
 from workflow.sla import Step
@@ -171,7 +171,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         warta = build(
             settings_for(Path(folder), args.pg),
-            messengers={"local": LocalMessenger()},
+            channels={"local": LocalChannel()},
             clock=Clock(),
         )
         assert warta.watch is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot.channels.base import Channel, ChannelContext
+from bot.channels.registry import build_channel
 from bot.config import (
     EmailTarget,
     FolderTarget,
@@ -13,13 +15,14 @@ from bot.config import (
     WebhookTarget,
     WordPressTarget,
 )
-from bot.outbox import Messenger, OutboxDispatcher
+from bot.outbox import OutboxDispatcher
 from bot.scheduler import AlarmClock
-from bot.telegram import TelegramChannel
+from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
-from handlers.messages import AgendaOptions, ChecklistSpec, DeskOptions
+from handlers.intake import Intake
+from handlers.messages import AgendaOptions, ChannelTraits, ChecklistSpec, DeskOptions
 from handlers.render import Renderer
-from handlers.roster import digest_extras
+from handlers.router import COMMANDS, route
 from handlers.watch import Watch
 from publishers.base import Publisher
 from publishers.email import EmailPublisher
@@ -35,41 +38,30 @@ from storage.migrate import ensure_schema
 
 @dataclass
 class Warta:
+    """Everything one Warta process runs, built once by :func:`build`."""
+
     settings: Settings
     db: Database
     media: MediaStore
     renderer: Renderer
     desk: Desk
+    intake: Intake
+    delivery: Delivery
     publishers: dict[str, Publisher]
     dispatcher: OutboxDispatcher
-    telegram: TelegramChannel | None = None
-    watch: Watch | None = None
-    alarms: AlarmClock | None = None
+    channels: dict[str, Channel]
+    watch: Watch
+    alarms: AlarmClock
 
     def recover(self) -> int:
         """Handle messages that were stored but not handled when Warta last stopped."""
-        pending = self.desk.pending_inbox()
-        for inbox_id, msg in pending:
-            self.desk.process(inbox_id, msg)
-        return len(pending)
+        return self.intake.recover()
 
     def close(self) -> None:
         self.db.dispose()
 
 
-def desk_options(
-    settings: Settings, card_chats: tuple[tuple[str, str], ...] | None = None
-) -> DeskOptions:
-    if card_chats is None:
-        telegram = settings.telegram
-        group = str(telegram.group_chat_id)
-        if telegram.cards_topic_id:
-            group = f"{group}:{telegram.cards_topic_id}"
-        card_chats = (
-            (("telegram", group),)
-            if telegram.enabled and telegram.group_chat_id is not None
-            else ()
-        )
+def desk_options(settings: Settings, channels: tuple[ChannelTraits, ...] = ()) -> DeskOptions:
     return DeskOptions(
         tz=settings.zone,
         locale=settings.locale,
@@ -82,7 +74,7 @@ def desk_options(
         max_text_chars=settings.limits.max_text_chars,
         max_title_chars=settings.limits.max_title_chars,
         max_photos=settings.limits.max_photos,
-        card_chats=card_chats,
+        channels=channels,
         remind_in=settings.sla.notify,
         missed=settings.sla.missed,
         late_after=settings.sla.late_after,
@@ -149,11 +141,11 @@ def build_publishers(settings: Settings) -> dict[str, Publisher]:
 def build(
     settings: Settings,
     *,
-    messengers: Mapping[str, Messenger] | None = None,
+    channels: Mapping[str, Channel] | None = None,
     clock: Clock = utc_now,
-    card_chats: tuple[tuple[str, str], ...] | None = None,
 ) -> Warta:
-    """Open the database (upgrading the schema when allowed), mirror the people, wire the rest."""
+    """Open the database (upgrading the schema when allowed), mirror the people, build every
+    configured channel (``channels`` given here stand in for configured ones), wire the rest."""
     db = Database(settings.database_url.get_secret_value())
     ensure_schema(db, auto_upgrade=settings.database.auto_upgrade)
     with db.transaction() as session:
@@ -164,26 +156,35 @@ def build(
         allowed_types=settings.media.allowed_types,
     )
     renderer = Renderer(tz=settings.zone, default_locale=settings.locale)
-    options = desk_options(settings, card_chats)
+    inlet: list[Intake] = []  # the intake needs the desk, which needs the channels' traits
+    context = ChannelContext(
+        receive=lambda msg: inlet[0].receive(msg),
+        renderer=renderer,
+        commands=COMMANDS,
+        locale=settings.locale,
+        max_download_bytes=settings.media.max_bytes,
+    )
+    running: dict[str, Channel] = dict(channels or {})
+    for config in settings.active_channels:
+        if config.kind not in running:
+            running[config.kind] = build_channel(config, context)
+    options = desk_options(settings, tuple(channel.traits() for channel in running.values()))
     desk = Desk(db=db, media=media, renderer=renderer, options=options, clock=clock)
+    intake = Intake(desk, route=route, commands=COMMANDS)
+    inlet.append(intake)
+    delivery = Delivery(desk)
     publishers = build_publishers(settings)
-    all_messengers: dict[str, Messenger] = dict(messengers or {})
-    telegram = None
-    if settings.telegram.enabled and "telegram" not in all_messengers:
-        telegram = TelegramChannel(
-            config=settings.telegram, desk=desk, max_download_bytes=settings.media.max_bytes
-        )
-        all_messengers["telegram"] = telegram
     dispatcher = OutboxDispatcher(
         db=db,
         desk=desk,
+        delivery=delivery,
         media=media,
-        messengers=all_messengers,
+        channels=running,
         publishers=publishers,
         clock=clock,
         max_attempts=settings.publish.max_attempts,
     )
-    watch = Watch(desk, extras=lambda session, day: digest_extras(session, desk, day))
+    watch = Watch(desk)
     alarms = AlarmClock(
         watch,
         db=db,
@@ -193,14 +194,16 @@ def build(
     )
     desk.listeners.append(alarms.nudge)
     return Warta(
-        settings,
-        db,
-        media,
-        renderer,
-        desk,
-        publishers,
-        dispatcher,
-        telegram,
+        settings=settings,
+        db=db,
+        media=media,
+        renderer=renderer,
+        desk=desk,
+        intake=intake,
+        delivery=delivery,
+        publishers=publishers,
+        dispatcher=dispatcher,
+        channels=running,
         watch=watch,
         alarms=alarms,
     )

@@ -105,19 +105,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.run import run_forever
 
     settings = _load(args.config)
-    if not settings.telegram.enabled:
+    if not settings.active_channels:
         print(
-            "warta: no chat channel is enabled. Set telegram.enabled: true in the config "
-            "(see the README, 'Telegram'), or try 'warta demo'.",
+            "warta: no chat channel is enabled. Add one under channels: in the config "
+            "(see the README, 'Channels'), or try 'warta demo'.",
             file=sys.stderr,
         )
         return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    for notice in settings.notices:
+        print(f"warta: note: {notice}", file=sys.stderr)
     warta = build(settings)
     try:
-        print(f"Warta is running ({settings.telegram.mode}); stop with Ctrl-C.")
+        listening = "; ".join(channel.describe() for channel in warta.channels.values())
+        print(f"Warta is running ({listening}); stop with Ctrl-C.")
         run_forever(warta)
     finally:
         warta.close()
@@ -128,6 +131,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from datetime import date, datetime, timedelta
 
     from bot.app import build
+    from bot.channels.markup import plain
+    from handlers.oversight import digest_text
 
     settings = _load(args.config)
     if args.date:
@@ -140,8 +145,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         day = datetime.now(settings.zone).date() - timedelta(days=1)
     warta = build(settings)
     try:
-        assert warta.watch is not None
-        print(warta.watch.digest_text(day, locale=args.locale, plain=True))
+        print(plain(digest_text(warta.desk, day, locale=args.locale)))
     finally:
         warta.close()
     return 0
@@ -166,7 +170,8 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     from datetime import datetime
 
     from bot.app import build
-    from handlers.agenda import agenda_book, import_rows, local_day
+    from handlers.agenda_import import agenda_book, import_rows
+    from handlers.agenda_items import local_day
     from workflow.agenda_files import AgendaFileError, book_csv, book_html, parse_agenda_file
 
     settings = _load(args.config)
@@ -247,9 +252,9 @@ def cmd_roster(args: argparse.Namespace) -> int:
                 text = warta.renderer.render(
                     "roster_month", now=desk.clock(), generated=True, **values
                 )
-                from handlers.render import html_to_plain
+                from bot.channels.markup import plain
 
-                print(html_to_plain(text))
+                print(plain(text))
                 return 0
             try:
                 exported = export_month(
@@ -270,17 +275,18 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     from telegram.error import Conflict, InvalidToken, TelegramError
 
     from bot.app import build
+    from bot.channels.telegram import TelegramChannel
 
     settings = _load(args.config)
     if not settings.telegram.enabled:
-        print("warta: set telegram.enabled: true and the bot token first", file=sys.stderr)
+        print("warta: configure the telegram channel and its token first", file=sys.stderr)
         return 2
     warta = build(settings)
-    channel = warta.telegram
-    assert channel is not None
+    channel = warta.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
 
     async def whereami() -> int:
-        await channel.start()
+        await channel.connect()
         try:
             me = channel.bot.username
             chats = await channel.chats_seen()
@@ -291,7 +297,7 @@ def cmd_telegram(args: argparse.Namespace) -> int:
             print("  (none yet: send a message in the group, e.g. /siapa, then run this again)")
         for chat_id, kind, title in chats:
             print(f"  {chat_id:>16}  {kind:<11} {title}")
-        print("Put the editors' group id in config.yaml as telegram.group_chat_id.")
+        print("Put the editors' group id in config.yaml as group_chat_id of the telegram channel.")
         return 0
 
     try:

@@ -467,7 +467,8 @@ class PublishConfig(_Strict):
 class TelegramConfig(_Strict):
     """The Telegram channel: the bot's token (from the environment) and the editors' group."""
 
-    enabled: bool = False
+    kind: Literal["telegram"] = "telegram"
+    enabled: bool = True
     token_env: str = "WARTA_TELEGRAM_TOKEN"
     group_chat_id: int | None = None
     cards_topic_id: int | None = None
@@ -486,6 +487,10 @@ class TelegramConfig(_Strict):
         if self.enabled and self.mode == "webhook" and not self.webhook_url:
             raise ValueError("mode 'webhook' needs webhook_url (the public https address)")
         return self
+
+
+ChannelConfig = Annotated[TelegramConfig, Field(discriminator="kind")]
+"""A chat channel, picked by ``kind`` (one entry per kind)."""
 
 
 class HttpConfig(_Strict):
@@ -512,9 +517,38 @@ class Settings(_Strict):
     verification: VerificationConfig = VerificationConfig()
     people: tuple[PersonConfig, ...] = ()
     publish: PublishConfig = PublishConfig()
-    telegram: TelegramConfig = TelegramConfig()
+    channels: tuple[ChannelConfig, ...] = ()
     http: HttpConfig = HttpConfig()
     database_url: SecretStr = SecretStr("")
+    notices: tuple[str, ...] = ()
+    """What the operator should know about this configuration (an old section read anew)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_telegram(cls, raw: Any) -> Any:
+        """The ``telegram:`` section of earlier versions is read as a channel of kind
+        telegram (only when enabled), so no desk breaks on upgrade."""
+        if not isinstance(raw, dict) or "telegram" not in raw:
+            return raw
+        raw = dict(raw)
+        section = raw.pop("telegram") or {}
+        if not isinstance(section, dict):
+            raise ValueError("telegram: must be a mapping of settings")
+        if not section.get("enabled", False):
+            return raw
+        channels = list(raw.get("channels") or [])
+        if any(isinstance(c, dict) and c.get("kind") == "telegram" for c in channels):
+            raise ValueError(
+                "telegram is configured twice: in the telegram: section and in channels:"
+                " (keep the channels: entry)"
+            )
+        raw["channels"] = [{**section, "kind": "telegram"}, *channels]
+        raw["notices"] = (
+            *raw.get("notices", ()),
+            "the telegram: section is read as a channel of kind telegram; move it under"
+            " channels: as '- kind: telegram' (see the README, Channels)",
+        )
+        return raw
 
     @field_validator("timezone")
     @classmethod
@@ -544,6 +578,25 @@ class Settings(_Strict):
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    @model_validator(mode="after")
+    def _one_channel_per_kind(self) -> Settings:
+        kinds = [channel.kind for channel in self.channels]
+        doubled = sorted({kind for kind in kinds if kinds.count(kind) > 1})
+        if doubled:
+            raise ValueError(f"channels: one entry per kind, but {', '.join(doubled)} repeats")
+        return self
+
+    @property
+    def active_channels(self) -> tuple[ChannelConfig, ...]:
+        """The channels to run (an entry with ``enabled: false`` is kept but not run)."""
+        return tuple(channel for channel in self.channels if channel.enabled)
+
+    @property
+    def telegram(self) -> TelegramConfig:
+        """The Telegram channel's settings (disabled defaults when it is not configured)."""
+        found = next((c for c in self.channels if isinstance(c, TelegramConfig)), None)
+        return found or TelegramConfig(enabled=False)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -649,34 +702,42 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
         targets.append(target)
     if missing:
         raise ConfigError("environment", missing)
-    telegram = settings.telegram
-    if telegram.enabled:
-        token = environ.get(telegram.token_env, "")
-        if not token:
-            raise ConfigError(
-                "environment",
-                [
-                    f"telegram.token_env: the environment variable {telegram.token_env} is not set "
-                    "(put the bot token from @BotFather there)"
-                ],
-            )
-        secret = environ.get(telegram.webhook_secret_env, "")
-        if telegram.mode == "webhook" and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
-            raise ConfigError(
-                "environment",
-                [
-                    f"telegram.webhook_secret_env: set {telegram.webhook_secret_env} to 16-256 "
-                    "letters, digits, '_' or '-' (Telegram sends it back with every update)"
-                ],
-            )
-        telegram = telegram.model_copy(
-            update={"token": SecretStr(token), "webhook_secret": SecretStr(secret)}
-        )
+    channels = tuple(_channel_secrets(channel, environ) for channel in settings.channels)
     return settings.model_copy(
         update={
             "data_dir": data_dir,
             "database_url": SecretStr(url),
             "publish": settings.publish.model_copy(update={"targets": tuple(targets)}),
-            "telegram": telegram,
+            "channels": channels,
         }
     )
+
+
+def _channel_secrets(channel: ChannelConfig, environ: Mapping[str, str]) -> ChannelConfig:
+    """Read a channel's secrets from the environment; a missing one is a clear error."""
+    if not channel.enabled:
+        return channel
+    where = f"channels[{channel.kind}]"
+    if isinstance(channel, TelegramConfig):
+        token = environ.get(channel.token_env, "")
+        if not token:
+            raise ConfigError(
+                "environment",
+                [
+                    f"{where}.token_env: the environment variable {channel.token_env} is not set "
+                    "(put the bot token from @BotFather there)"
+                ],
+            )
+        secret = environ.get(channel.webhook_secret_env, "")
+        if channel.mode == "webhook" and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ConfigError(
+                "environment",
+                [
+                    f"{where}.webhook_secret_env: set {channel.webhook_secret_env} to 16-256 "
+                    "letters, digits, '_' or '-' (Telegram sends it back with every update)"
+                ],
+            )
+        return channel.model_copy(
+            update={"token": SecretStr(token), "webhook_secret": SecretStr(secret)}
+        )
+    return channel

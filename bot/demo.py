@@ -11,10 +11,10 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from bot.app import Warta, build
+from bot.channels.local import LocalChannel
+from bot.channels.markup import plain as html_to_plain
 from bot.config import Settings
-from bot.local import LocalMessenger
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
-from handlers.render import html_to_plain
 
 GROUP = "redaksi"
 DEMO_PEOPLE = [
@@ -93,7 +93,7 @@ def demo_settings(folder: Path, locale: str) -> Settings:
 class DemoDay:
     """Plays people's messages into the desk and prints the chat as the group would see it."""
 
-    def __init__(self, warta: Warta, messenger: LocalMessenger, clock: SimulatedClock) -> None:
+    def __init__(self, warta: Warta, messenger: LocalChannel, clock: SimulatedClock) -> None:
         self.warta, self.messenger, self.clock = warta, messenger, clock
         self.names = {p["key"]: p["name"] for p in DEMO_PEOPLE}
         self._ids = 0
@@ -117,7 +117,7 @@ class DemoDay:
         extras = f" [📷 {len(media)} foto]" if media else ""
         reply = " ↩" if reply_to else ""
         print(f"[{self.stamp()}] {self.names[who]}{where}{reply}: {shown}{extras}")
-        self.warta.desk.receive(
+        self.warta.intake.receive(
             InboundMessage(
                 channel="local",
                 chat_id=chat,
@@ -156,7 +156,7 @@ class DemoDay:
         """Press a button Warta sent (an assignment's ✅ Terima)."""
         self._ids += 1
         print(f"[{self.stamp()}] {self.names[who]} menekan tombol: {command}")
-        self.warta.desk.receive(
+        self.warta.intake.receive(
             InboundMessage(
                 channel="local",
                 chat_id=who,
@@ -198,8 +198,8 @@ def run_demo(*, locale: str = "id", keep: Path | None = None, live: bool = True)
         clock = SimulatedClock(
             datetime.combine(yesterday, time(8, 0), settings.zone).astimezone(UTC)
         )
-        messenger = LocalMessenger()
-        warta = build(settings, messengers={"local": messenger}, clock=clock)
+        messenger = LocalChannel()
+        warta = build(settings, channels={"local": messenger}, clock=clock)
         try:
             _play(DemoDay(warta, messenger, clock))
         finally:
@@ -287,8 +287,8 @@ async def _play_live(folder: Path, locale: str) -> None:
             )
         }
     )
-    messenger = LocalMessenger()
-    warta = build(settings, messengers={"local": messenger}, clock=utc_now)
+    messenger = LocalChannel()
+    warta = build(settings, channels={"local": messenger}, clock=utc_now)
     assert warta.alarms is not None
     day = DemoDay(warta, messenger, utc_now)  # type: ignore[arg-type]
     day.stamp = lambda: datetime.now(base.zone).strftime("%H.%M.%S")  # type: ignore[method-assign]
@@ -319,7 +319,7 @@ async def _play_live(folder: Path, locale: str) -> None:
             text=text,
             chat_kind=ChatKind.GROUP,
         )
-        await asyncio.to_thread(warta.desk.receive, message)
+        await asyncio.to_thread(warta.intake.receive, message)
 
     printer = asyncio.create_task(show())
     await warta.alarms.start()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from handlers.commands import COMMANDS
+from handlers.router import COMMANDS
 from workflow.lifecycle import mermaid
 
 _ROLE_WORDS = {

@@ -9,8 +9,9 @@ import random
 from collections import defaultdict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Protocol
 
+from bot.channels.base import Channel, PermanentSendError, RetryLater
+from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import Button
 from publishers.base import Article, ArticlePhoto, Publisher, PublishError
@@ -21,36 +22,6 @@ from storage.media import MediaStore
 from storage.models import OutboxItem, Story
 
 log = logging.getLogger(__name__)
-
-
-class Messenger(Protocol):
-    """A channel's way out: messages, story cards edited in place, answers to pressed buttons."""
-
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
-        """Send ``text`` to a chat; return the channel's id of the (last) sent message."""
-        ...
-
-    async def show_card(
-        self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
-    ) -> str:
-        """Draw a story card: edit ``message_id`` in place, or send a new card; return its id."""
-        ...
-
-    async def answer_callback(self, *, callback_id: str, text: str) -> None:
-        """Answer a pressed button with a short notice to the presser."""
-        ...
-
-
-class PermanentSendError(Exception):
-    """The channel refused the message for good (blocked bot, unknown chat): do not retry."""
-
-
-class RetryLater(Exception):
-    """The channel asked to wait (Telegram's 429 with retry_after): try this item again then."""
-
-    def __init__(self, seconds: float, message: str = "") -> None:
-        super().__init__(message or f"asked to wait {seconds:g} s")
-        self.seconds = seconds
 
 
 def backoff(attempt: int, *, base: timedelta, cap: timedelta) -> timedelta:
@@ -67,8 +38,9 @@ class OutboxDispatcher:
         *,
         db: Database,
         desk: Desk,
+        delivery: Delivery,
         media: MediaStore,
-        messengers: Mapping[str, Messenger],
+        channels: Mapping[str, Channel],
         publishers: Mapping[str, Publisher],
         clock: Clock = utc_now,
         max_attempts: int = 8,
@@ -76,8 +48,8 @@ class OutboxDispatcher:
         base_delay: timedelta = timedelta(seconds=5),
         max_delay: timedelta = timedelta(minutes=15),
     ) -> None:
-        self.db, self.desk, self.media = db, desk, media
-        self.messengers, self.publishers = dict(messengers), dict(publishers)
+        self.db, self.desk, self.delivery, self.media = db, desk, delivery, media
+        self.channels, self.publishers = dict(channels), dict(publishers)
         self.clock = clock
         self.max_attempts, self.lease = max_attempts, lease
         self.base_delay, self.max_delay = base_delay, max_delay
@@ -153,48 +125,53 @@ class OutboxDispatcher:
         return True
 
     async def _send(self, item: OutboxItem) -> None:
-        messenger = self._messenger(item)
+        channel = self._channel(item)
         buttons = [Button(**button) for button in item.payload.get("buttons", [])]
-        if buttons:
+        if buttons and channel.abilities.buttons:
             # A question with answer buttons (an assignment to accept or decline).
-            remote_id: str | None = await messenger.show_card(
+            remote_id = await channel.show_card(
                 recipient=item.recipient or "",
                 text=item.text or "",
                 buttons=buttons,
                 message_id=None,
             )
         else:
-            remote_id = await messenger.send(
+            remote_id = await channel.send(
                 recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
             )
-        await asyncio.to_thread(self.desk.message_sent, item.id or 0, remote_id)
+        await asyncio.to_thread(self.delivery.message_sent, item.id or 0, remote_id)
 
-    def _messenger(self, item: OutboxItem) -> Messenger:
-        messenger = self.messengers.get(item.channel or "")
-        if messenger is None:
-            raise PermanentSendError(f"no channel '{item.channel}' is configured")
-        return messenger
+    def _channel(self, item: OutboxItem) -> Channel:
+        channel = self.channels.get(item.channel or "")
+        if channel is None:
+            raise PermanentSendError(f"no channel '{item.channel}' is running")
+        return channel
 
     async def _card(self, item: OutboxItem) -> None:
-        messenger = self._messenger(item)
-        channel, chat_id, story_id = item.channel or "", item.recipient or "", item.story_id or 0
-        view = await asyncio.to_thread(self.desk.card, story_id, channel, chat_id)
-        message_id = await messenger.show_card(
-            recipient=chat_id, text=view.text, buttons=view.buttons, message_id=view.message_id
+        channel = self._channel(item)
+        name, chat_id, story_id = item.channel or "", item.recipient or "", item.story_id or 0
+        view = await asyncio.to_thread(
+            self.desk.cards.view, story_id, name, chat_id, now=self.clock()
         )
+        message_id = view.message_id
+        if not view.skip:
+            message_id = await channel.show_card(
+                recipient=chat_id, text=view.text, buttons=view.buttons, message_id=message_id
+            )
         await asyncio.to_thread(
-            self.desk.card_shown,
+            self.delivery.card_shown,
             item.id or 0,
             story_id=story_id,
-            channel=channel,
+            channel=name,
             chat_id=chat_id,
             message_id=message_id,
+            state=view.state,
         )
 
     async def _callback(self, item: OutboxItem) -> None:
-        messenger = self._messenger(item)
-        await messenger.answer_callback(callback_id=item.recipient or "", text=item.text or "")
-        await asyncio.to_thread(self.desk.message_sent, item.id or 0, None)
+        channel = self._channel(item)
+        await channel.answer_button(callback_id=item.recipient or "", text=item.text or "")
+        await asyncio.to_thread(self.delivery.message_sent, item.id or 0, None)
 
     async def _publish(self, item: OutboxItem) -> None:
         publisher = self.publishers.get(item.target or "")
@@ -203,11 +180,13 @@ class OutboxDispatcher:
         article, remote_id = await asyncio.to_thread(self._article, item)
         if getattr(publisher, "manual", False):
             # No API: the operators get a ready-to-paste package and report the live URL.
-            await asyncio.to_thread(self.desk.manual_package, item.id or 0, render_package(article))
+            await asyncio.to_thread(
+                self.delivery.manual_package, item.id or 0, render_package(article)
+            )
             return
         result = await publisher.publish(article, remote_id=remote_id)
         await asyncio.to_thread(
-            self.desk.publish_succeeded,
+            self.delivery.publish_succeeded,
             item.id or 0,
             permalink=result.permalink,
             remote_id=result.remote_id,
@@ -257,26 +236,15 @@ class OutboxDispatcher:
             if retry_after is not None:  # the site said how long to wait: at least that
                 delay = max(delay, timedelta(seconds=retry_after))
             retry_at = self.clock() + delay
-        self.desk.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
+        self.delivery.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
 
     def _retry_at(self, item: OutboxItem, error: str, seconds: float) -> None:
         """Wait as the channel asked, without using up one of the item's attempts."""
-        with self.db.transaction() as session:
-            row = session.get(OutboxItem, item.id)
-            if row is not None:
-                row.status, row.claimed_until = "pending", None
-                row.attempts = max(0, row.attempts - 1)
-                row.last_error = error
-                row.next_attempt_at = self.clock() + timedelta(seconds=seconds)
-                session.add(row)
+        until = self.clock() + timedelta(seconds=seconds)
+        self.delivery.postpone(item.id or 0, until=until, error=error)
 
     def _postpone(self, item: OutboxItem) -> None:
-        with self.db.transaction() as session:
-            row = session.get(OutboxItem, item.id)
-            if row is not None and row.status == "in_progress":
-                row.status, row.claimed_until = "pending", None
-                row.attempts = max(0, row.attempts - 1)
-                session.add(row)
+        self.delivery.postpone(item.id or 0)
 
 
 def _by_lane(items: list[OutboxItem]) -> dict[repo.Lane, list[OutboxItem]]:

@@ -1,4 +1,5 @@
-"""The normalized inbound message every channel adapter produces, and the desk's options."""
+"""The normalized inbound message every channel produces, what the desk knows of each channel,
+and the desk's options."""
 
 from __future__ import annotations
 
@@ -64,6 +65,23 @@ class Button:
 
 
 @dataclass(frozen=True)
+class ChannelTraits:
+    """What the desk must know of a running channel, as plain data (no channel library)."""
+
+    name: str
+    group: tuple[str, ...] = ()
+    """The addresses that make up the desk's group on this channel (cards and news go there)."""
+    edit_in_place: bool = True
+    """False: a sent message cannot be changed, so a card is re-sent on state changes only."""
+    buttons: bool = True
+    """False: cards and questions list the commands to type instead of buttons."""
+    private: bool = True
+    """Whether Warta can reach a person one to one on this channel."""
+    album_quiet: timedelta = timedelta(seconds=3)
+    """Photos sent together arrive as parts; the album is complete after this much quiet."""
+
+
+@dataclass(frozen=True)
 class ChecklistSpec:
     key: str
     labels: dict[str, str]
@@ -106,8 +124,8 @@ class DeskOptions:
     max_text_chars: int = 20_000
     max_title_chars: int = 200
     max_photos: int = 20
-    card_chats: tuple[tuple[str, str], ...] = ()
-    """(channel, chat) pairs where every story has a living card: the editors' group."""
+    channels: tuple[ChannelTraits, ...] = ()
+    """The running channels, in the configuration's order (the order private messages try)."""
     remind_in: tuple[str, ...] = ("group", "private")
     """Where reminders go: the group (naming who must act), privately, or both."""
     missed: str = "late"
@@ -118,3 +136,8 @@ class DeskOptions:
     digest_at: time | None = DEFAULT_DIGEST_AT
     """When the section head gets the daily digest (local time), or None for never."""
     agenda: AgendaOptions = field(default_factory=AgendaOptions)
+
+    @property
+    def card_chats(self) -> tuple[tuple[str, str], ...]:
+        """(channel, chat) pairs where every story has a living card: the desk's group."""
+        return tuple((c.name, address) for c in self.channels for address in c.group)

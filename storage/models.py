@@ -219,6 +219,9 @@ class StoryCard(SQLModel, table=True):
     channel: str = Field(max_length=32)
     chat_id: str = Field(max_length=200)
     message_id: str = Field(max_length=200)
+    state: str | None = Field(default=None, max_length=32)
+    """The story state the card shows (a channel that cannot edit in place gets a new card
+    only when this changes)."""
     updated_at: datetime = utc_column()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +31,7 @@ from storage.models import (
 )
 from storage.sql import core as _core
 from storage.sql import insert_ignoring_conflict as _insert_ignoring_conflict
+from workflow.delivery import UNFINISHED, ItemEvent, ItemState, lifecycle_of
 from workflow.lifecycle import Actor, Decision, Role, StoryFacts, StoryState
 from workflow.sla import (
     SlaPolicy,
@@ -39,6 +41,8 @@ from workflow.sla import (
     step_holder,
     step_of,
 )
+
+log = logging.getLogger(__name__)
 
 OPEN_STATES = tuple(
     state for state in StoryState if state not in (StoryState.SPIKED, StoryState.ARCHIVED)
@@ -324,7 +328,7 @@ def enqueue_message(
                 "reply_to": reply_to,
                 "payload": {"buttons": buttons} if buttons else {},
                 "result": {},
-                "status": "pending",
+                "status": ItemState.PENDING.value,
                 "attempts": 0,
                 "next_attempt_at": now,
                 "created_at": now,
@@ -371,7 +375,7 @@ def enqueue_card(
             OutboxItem.story_id == story_id,
             OutboxItem.channel == channel,
             OutboxItem.recipient == chat_id,
-            col(OutboxItem.status).in_(("pending", "retrying")),
+            col(OutboxItem.status).in_((ItemState.PENDING, ItemState.RETRYING)),
         )
     ).first()
     if waiting is None:
@@ -380,17 +384,44 @@ def enqueue_card(
         )
 
 
+def move_item(
+    session: Session,
+    item: OutboxItem,
+    event: ItemEvent,
+    *,
+    now: datetime,
+    result: dict[str, Any] | None = None,
+    **changes: Any,
+) -> bool:
+    """The one writer of an outbox item's status: move it as its lifecycle's table allows
+    (False, and nothing written, when the table does not allow ``event`` now)."""
+    target = lifecycle_of(item.kind).next(item.status, event)
+    if target is None:
+        return False
+    item.status = target.value
+    if target not in UNFINISHED:
+        item.done_at, item.claimed_until = now, None
+    elif target is not ItemState.IN_PROGRESS:
+        item.claimed_until = None
+    for name, value in changes.items():
+        setattr(item, name, value)
+    if result:
+        item.result = {**item.result, **result}
+    session.add(item)
+    return True
+
+
 def mark_done(session: Session, item_id: int, *, now: datetime, result: dict[str, Any]) -> None:
     item = session.get(OutboxItem, item_id)
     assert item is not None
-    item.status, item.done_at, item.claimed_until = "sent", now, None
-    item.result = {**item.result, **result}
-    session.add(item)
+    if not move_item(session, item, ItemEvent.DELIVERED, now=now, result=result):
+        log.info("outbox %s is %s; its delivery is not recorded", item_id, item.status)
 
 
-def card_message(session: Session, story_id: int, channel: str, chat_id: str) -> str | None:
+def card_record(session: Session, story_id: int, channel: str, chat_id: str) -> StoryCard | None:
+    """The message that shows a story's card in a chat, and the state it shows."""
     return session.exec(
-        select(StoryCard.message_id).where(
+        select(StoryCard).where(
             StoryCard.story_id == story_id,
             StoryCard.channel == channel,
             StoryCard.chat_id == chat_id,
@@ -399,16 +430,19 @@ def card_message(session: Session, story_id: int, channel: str, chat_id: str) ->
 
 
 def save_card(
-    session: Session, *, story_id: int, channel: str, chat_id: str, message_id: str, now: datetime
+    session: Session,
+    *,
+    story_id: int,
+    channel: str,
+    chat_id: str,
+    message_id: str,
+    now: datetime,
+    state: str | None = None,
 ) -> None:
-    card = session.exec(
-        select(StoryCard).where(
-            StoryCard.story_id == story_id,
-            StoryCard.channel == channel,
-            StoryCard.chat_id == chat_id,
-        )
-    ).first() or StoryCard(story_id=story_id, channel=channel, chat_id=chat_id, message_id="")
-    card.message_id, card.updated_at = message_id, now
+    card = card_record(session, story_id, channel, chat_id) or StoryCard(
+        story_id=story_id, channel=channel, chat_id=chat_id, message_id=""
+    )
+    card.message_id, card.state, card.updated_at = message_id, state, now
     session.add(card)
 
 
@@ -482,7 +516,7 @@ def claim_due(
     """
     unfinished = session.exec(
         select(OutboxItem)
-        .where(col(OutboxItem.status).in_(("pending", "retrying", "in_progress")))
+        .where(col(OutboxItem.status).in_(UNFINISHED))
         .order_by(col(OutboxItem.id))
         .limit(5000)
     ).all()
@@ -493,7 +527,8 @@ def claim_due(
         lane = lane_of(item)
         if lane in blocked:
             continue
-        held = item.status == "in_progress" and item.claimed_until and item.claimed_until > now
+        in_progress = item.status == ItemState.IN_PROGRESS
+        held = in_progress and item.claimed_until is not None and item.claimed_until > now
         if held or item.next_attempt_at > now or taken.get(lane, 0) >= per_lane:
             if item.kind in ORDERED_KINDS or held:
                 blocked.add(lane)
@@ -505,7 +540,11 @@ def claim_due(
                 col(OutboxItem.status) == item.status,
                 col(OutboxItem.attempts) == item.attempts,
             )
-            .values(status="in_progress", claimed_until=now + lease, attempts=item.attempts + 1)
+            .values(
+                status=lifecycle_of(item.kind).next(item.status, ItemEvent.CLAIM),
+                claimed_until=now + lease,
+                attempts=item.attempts + 1,
+            )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]

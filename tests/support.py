@@ -11,10 +11,10 @@ from typing import Any
 from PIL import Image
 
 from bot.app import Warta, build
+from bot.channels.local import LocalChannel, Said
+from bot.channels.markup import plain as html_to_plain
 from bot.config import Settings
-from bot.local import LocalMessenger, Said
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
-from handlers.render import html_to_plain
 
 GROUP = "redaksi"
 PEOPLE = [
@@ -76,7 +76,7 @@ def photo(color: tuple[int, int, int] = (200, 30, 30), caption: str | None = Non
 class Chat:
     """Plays people's messages into a real Warta and returns what Warta said, as plain text."""
 
-    def __init__(self, warta: Warta, messenger: LocalMessenger, clock: FakeClock) -> None:
+    def __init__(self, warta: Warta, messenger: LocalChannel, clock: FakeClock) -> None:
         self.warta, self.messenger, self.clock = warta, messenger, clock
         self._next_id = 0
         self.last: list[Said] = []
@@ -84,6 +84,10 @@ class Chat:
     @property
     def desk(self):
         return self.warta.desk
+
+    @property
+    def intake(self):
+        return self.warta.intake
 
     def message(
         self,
@@ -111,11 +115,11 @@ class Chat:
 
     def send(self, who: str, text: str = "", **options: Any) -> list[str]:
         """Deliver a message, run the outbox, and return Warta's replies (plain text)."""
-        self.desk.receive(self.message(who, text, **options))
+        self.intake.receive(self.message(who, text, **options))
         return self.flush()
 
     def deliver(self, msg: InboundMessage) -> list[str]:
-        self.desk.receive(msg)
+        self.intake.receive(msg)
         return self.flush()
 
     def flush(self) -> list[str]:
@@ -135,8 +139,8 @@ def make_chat(
     db_url: str, folder: Path, *, clock: FakeClock | None = None, **overrides: Any
 ) -> Chat:
     clock = clock or FakeClock()
-    messenger = LocalMessenger()
+    messenger = LocalChannel()
     warta = build(
-        desk_settings(db_url, folder, **overrides), messengers={"local": messenger}, clock=clock
+        desk_settings(db_url, folder, **overrides), channels={"local": messenger}, clock=clock
     )
     return Chat(warta, messenger, clock)

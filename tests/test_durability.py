@@ -11,8 +11,8 @@ from pathlib import Path
 from sqlmodel import select
 
 from bot.app import build
-from bot.local import LocalMessenger
-from handlers.render import html_to_plain
+from bot.channels.local import LocalChannel
+from bot.channels.markup import plain as html_to_plain
 from storage import repo
 from storage.models import AuditEvent, InboxMessage, Media, OutboxItem, Story, StoryVersion
 from tests.support import STORY, Chat, FakeClock, desk_settings, make_chat, photo
@@ -28,7 +28,7 @@ def _race(chat: Chat, first: tuple[str, str], second: tuple[str, str]) -> list[s
         msg = chat.message(who, text)
         barrier.wait()
         try:
-            outcomes.append(chat.desk.receive(msg).outcome or "")
+            outcomes.append(chat.intake.receive(msg).outcome or "")
         except BaseException as error:  # surfaced below
             errors.append(error)
 
@@ -110,7 +110,7 @@ def test_checklist_items_confirmed_at_once_still_verify(chat: Chat):
 
 
 def _snapshot(db_url: str, folder: Path) -> dict[str, list[tuple]]:
-    warta = build(desk_settings(db_url, folder), messengers={})
+    warta = build(desk_settings(db_url, folder), channels={})
     try:
         with warta.db.transaction() as session:
             return {
@@ -153,7 +153,7 @@ def test_restart_between_every_step_keeps_everything(db_url: str, tmp_path: Path
         chat = make_chat(db_url, tmp_path, clock=clock)  # a fresh process, same database
         if before is not None:
             assert _snapshot(db_url, tmp_path) == before
-        chat.desk.receive(chat.message(who, text, media=media, message_id=f"step-{index}"))
+        chat.intake.receive(chat.message(who, text, media=media, message_id=f"step-{index}"))
         seen_replies += chat.flush()
         chat.warta.close()
         clock.advance(minutes=5)
@@ -207,14 +207,14 @@ def test_message_stored_but_not_handled_is_handled_once_after_restart(db_url: st
 def test_outbox_item_of_a_worker_that_died_is_sent_after_its_lease(db_url: str, tmp_path: Path):
     clock = FakeClock()
     chat = make_chat(db_url, tmp_path, clock=clock)
-    chat.desk.receive(chat.message("rina", STORY))
+    chat.intake.receive(chat.message("rina", STORY))
     with chat.warta.db.transaction() as session:  # a worker claims it, then the process dies
         claimed = repo.claim_due(session, now=clock(), lease=timedelta(minutes=5), limit=10)
     assert len(claimed) == 1
     chat.warta.close()
 
-    messenger = LocalMessenger()
-    warta = build(desk_settings(db_url, tmp_path), messengers={"local": messenger}, clock=clock)
+    messenger = LocalChannel()
+    warta = build(desk_settings(db_url, tmp_path), channels={"local": messenger}, clock=clock)
     asyncio.run(warta.dispatcher.drain())
     assert messenger.said == []  # still leased to the dead worker
     clock.advance(minutes=6)
@@ -224,7 +224,7 @@ def test_outbox_item_of_a_worker_that_died_is_sent_after_its_lease(db_url: str, 
     warta.close()
 
 
-class FlakyMessenger(LocalMessenger):
+class FlakyMessenger(LocalChannel):
     """Fails the first ``failures`` sends, like a channel that is briefly down."""
 
     def __init__(self, failures: int) -> None:
@@ -241,8 +241,8 @@ class FlakyMessenger(LocalMessenger):
 def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str, tmp_path: Path):
     clock = FakeClock()
     flaky = FlakyMessenger(failures=1)
-    warta = build(desk_settings(sqlite_url, tmp_path), messengers={"local": flaky}, clock=clock)
-    warta.desk.receive(Chat(warta, flaky, clock).message("rina", STORY))
+    warta = build(desk_settings(sqlite_url, tmp_path), channels={"local": flaky}, clock=clock)
+    warta.intake.receive(Chat(warta, flaky, clock).message("rina", STORY))
     asyncio.run(warta.dispatcher.drain())
     assert flaky.said == []
     with warta.db.transaction() as session:
@@ -255,7 +255,7 @@ def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str,
     assert len(flaky.said) == 1
 
     flaky.failures = 100
-    warta.desk.receive(Chat(warta, flaky, clock).message("rina", "/daftar", message_id="x2"))
+    warta.intake.receive(Chat(warta, flaky, clock).message("rina", "/daftar", message_id="x2"))
     for _ in range(warta.dispatcher.max_attempts + 1):
         asyncio.run(warta.dispatcher.drain())
         clock.advance(hours=1)
@@ -277,22 +277,22 @@ def test_album_parts_survive_a_restart_and_become_one_story(db_url: str, tmp_pat
             media=(photo(color),),
             message_id=f"album-{index}",
         )
-        receipt = chat.desk.receive(replace(part, group_id="g1"))
+        receipt = chat.intake.receive(replace(part, group_id="g1"))
         assert receipt.outcome == "album_part"
     assert chat.flush() == []  # nothing answered while the album may still grow
     chat.warta.close()
 
     restarted = make_chat(db_url, tmp_path, clock=clock)
     assert restarted.warta.recover() == 0  # album parts wait for the album, not for recover()
-    assert restarted.desk.flush_albums(quiet=timedelta(seconds=3)) == 0  # still quiet-timing
+    assert restarted.intake.flush_albums(quiet=timedelta(seconds=3)) == 0  # still quiet-timing
     clock.advance(seconds=5)
-    assert restarted.desk.flush_albums(quiet=timedelta(seconds=3)) == 1
+    assert restarted.intake.flush_albums(quiet=timedelta(seconds=3)) == 1
     replies = restarted.flush()
     assert len(replies) == 1 and "Berita #1" in replies[0] and "3 foto" in replies[0]
     late = restarted.message("rina", "", media=(photo((5, 5, 5)),), message_id="album-9")
-    restarted.desk.receive(replace(late, group_id="g1"))
+    restarted.intake.receive(replace(late, group_id="g1"))
     clock.advance(seconds=5)
-    restarted.desk.flush_albums(quiet=timedelta(seconds=3))
+    restarted.intake.flush_albums(quiet=timedelta(seconds=3))
     assert "1 foto/berkas ditambahkan ke berita #1" in restarted.flush()[0]
     with restarted.warta.db.transaction() as session:
         assert len(session.exec(select(Story)).all()) == 1

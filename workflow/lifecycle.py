@@ -55,14 +55,6 @@ class Holder(StrEnum):
     NOBODY = "nobody"
 
 
-class Effect(StrEnum):
-    """Work a transition asks for; storage turns each into outbox rows in the same transaction."""
-
-    NOTIFY_CHAT = "notify_chat"
-    NOTIFY_REPORTER = "notify_reporter"
-    ENQUEUE_PUBLISH = "enqueue_publish"
-
-
 class Refused(StrEnum):
     """Why a decision said no; each has a template that explains it to the person."""
 
@@ -92,7 +84,6 @@ class Transition:
     must_hold: bool = False
     must_own: bool = False
     needs_reason: bool = False
-    effects: tuple[Effect, ...] = ()
 
 
 def _row(
@@ -122,7 +113,6 @@ TRANSITIONS: tuple[Transition, ...] = (
             must_hold=source is S.EDITING,
             needs_reason=True,
             holder=Holder.REPORTER,
-            effects=(Effect.NOTIFY_REPORTER,),
         )
         for source in (S.SUBMITTED, S.EDITING, S.VERIFIED)
     ),
@@ -142,7 +132,6 @@ TRANSITIONS: tuple[Transition, ...] = (
             _DESK,
             needs_reason=True,
             holder=Holder.NOBODY,
-            effects=(Effect.NOTIFY_REPORTER,),
         )
         for source in (S.SUBMITTED, S.EDITING, S.VERIFIED, S.REVISION_REQUESTED)
     ),
@@ -152,7 +141,6 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.PUBLISHING,
         {Role.OPERATOR, Role.SECTION_HEAD},
         holder=Holder.ACTOR,
-        effects=(Effect.ENQUEUE_PUBLISH,),
     ),
     _row(
         S.PUBLISHING,
@@ -160,7 +148,6 @@ TRANSITIONS: tuple[Transition, ...] = (
         S.PUBLISHED,
         {Role.SYSTEM},
         holder=Holder.NOBODY,
-        effects=(Effect.NOTIFY_CHAT, Effect.NOTIFY_REPORTER),
     ),
     # A correction after publishing: claim it again, edit, verify, publish (updates the posts).
     _row(S.PUBLISHED, E.CLAIM, S.EDITING, _DESK, holder=Holder.ACTOR),
@@ -251,7 +238,6 @@ class Decision:
     transition: Transition
     new_state: StoryState
     new_holder_id: int | None
-    effects: tuple[Effect, ...]
 
     @property
     def changes_state(self) -> bool:
@@ -346,7 +332,6 @@ def decide(
         transition=row,
         new_state=row.target,
         new_holder_id=_holder_after(row.holder, story, actor),
-        effects=row.effects,
     )
 
 

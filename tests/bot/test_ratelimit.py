@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.ratelimit import ChatRateLimiter
+from bot.channels.ratelimit import ChatRateLimiter
 
 EPS = 1e-9
 

@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlmodel import select
 
 from bot.app import Warta, build
-from bot.local import LocalMessenger
+from bot.channels.local import LocalChannel
 from bot.scheduler import AlarmClock
 from handlers.watch import SweepReport
 from storage.models import OutboxItem, SlaAlarm
@@ -25,7 +25,7 @@ QUIET = {"submission": "1h", "editing": "3h", "publishing": "2h", "digest_at": "
 
 
 def open_desk(db_url: str, folder: Path, clock=None, **sla: str) -> tuple[Warta, Chat]:
-    messenger = LocalMessenger()
+    messenger = LocalChannel()
     settings = desk_settings(
         db_url,
         folder,
@@ -33,7 +33,7 @@ def open_desk(db_url: str, folder: Path, clock=None, **sla: str) -> tuple[Warta,
         agenda={"announce_at": "off"},
         roster={"announce_at": "off"},
     )
-    warta = build(settings, messengers={"local": messenger}, clock=clock or FakeClock())
+    warta = build(settings, channels={"local": messenger}, clock=clock or FakeClock())
     return warta, Chat(warta, messenger, warta.desk.clock)  # type: ignore[arg-type]
 
 
@@ -60,7 +60,7 @@ async def test_the_scheduler_wakes_at_each_point_on_real_time(sqlite_url: str, t
     try:
         await asyncio.sleep(0.2)  # the first sweep runs at start
         started = time.monotonic()
-        await asyncio.to_thread(chat.desk.receive, chat.message("rina", STORY))
+        await asyncio.to_thread(chat.intake.receive, chat.message("rina", STORY))
         seen: dict[str, float] = {}
         while time.monotonic() - started < 8 and "breach" not in seen:
             for point, status in (await asyncio.to_thread(statuses, warta)).items():
@@ -82,7 +82,7 @@ async def test_a_renamed_callback_still_fires_what_an_earlier_run_planned(
 ):
     clock = FakeClock()
     warta, chat = open_desk(db_url, tmp_path, clock=clock)
-    chat.desk.receive(chat.message("rina", STORY))
+    chat.intake.receive(chat.message("rina", STORY))
     warta.close()  # the first run ends; its plan is rows in the database, nothing else
 
     clock.advance(minutes=90)
@@ -189,7 +189,7 @@ async def test_two_alarm_clocks_only_the_leader_sweeps(db_url: str, tmp_path: Pa
         for warta, name in ((one, "one"), (two, "two"))
     ]
     try:
-        chat.desk.receive(chat.message("rina", STORY))
+        chat.intake.receive(chat.message("rina", STORY))
         clock.advance(minutes=90)
         await asyncio.gather(*(alarm.tick() for alarm in clocks))
         leaders = [alarm.instance for alarm in clocks if alarm.leading]

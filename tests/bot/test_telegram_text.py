@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.telegram_text import TELEGRAM_LIMIT, plain_text, split_message, visible_length
+from bot.channels.telegram_text import TELEGRAM_LIMIT, plain_text, split_message, visible_length
 
 ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#[xX][0-9a-fA-F]+);")
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from bot.local import Card
+from bot.channels.local import Card
+from bot.channels.markup import plain as html_to_plain
 from handlers.messages import ChatKind, InboundMessage
-from handlers.render import html_to_plain
 from storage.models import AgendaItem, Assignment, DeskEvent, SlaClock
 from tests.support import GROUP, Chat, FakeClock, make_chat
 

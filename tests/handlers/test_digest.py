@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from handlers.render import html_to_plain
+from bot.channels.markup import plain as html_to_plain
 from storage import clocks
 from tests.support import GROUP, STORY, Chat, FakeClock, make_chat
 

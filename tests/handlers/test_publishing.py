@@ -116,8 +116,9 @@ def test_an_operators_decision_stands_against_an_attempt_still_running(db_url: s
         taken = repo.claim_due(session, now=clock(), lease=timedelta(minutes=5), limit=10)
     portal = next(job for job in taken if job.target == "portal")
     chat.send("budi", "/abaikan 1 portal situs sedang migrasi")  # ...the operator gives up...
-    chat.desk.delivery_failed(portal.id or 0, error="503", retry_at=clock() + timedelta(hours=1))
-    chat.desk.publish_succeeded(portal.id or 0, permalink="https://late", remote_id="9")
+    later = clock() + timedelta(hours=1)
+    chat.warta.delivery.delivery_failed(portal.id or 0, error="503", retry_at=later)
+    chat.warta.delivery.publish_succeeded(portal.id or 0, permalink="https://late", remote_id="9")
     state = jobs(chat)
     assert state["portal"].status == "abandoned"  # ...and the late attempt changes nothing
     assert state["portal"].result.get("permalink") is None

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build
-from bot.local import LocalMessenger
+from bot.channels.local import LocalChannel
 from storage.models import Person, SlaAlarm, SlaClock
 from tests.support import GROUP, STORY, Chat, FakeClock, desk_settings, make_chat
 
@@ -202,15 +202,15 @@ def test_reminders_that_fell_due_during_a_downtime_are_sent_once_after_restart(
     db_url: str, tmp_path: Path, clock: FakeClock
 ):
     settings = desk_settings(db_url, tmp_path, sla=sla())
-    first = LocalMessenger()
-    warta = build(settings, messengers={"local": first}, clock=clock)
+    first = LocalChannel()
+    warta = build(settings, channels={"local": first}, clock=clock)
     chat = Chat(warta, first, clock)
     chat.send("rina", STORY)
     warta.close()  # Warta stops at 08.00 and comes back at 10.50
 
     clock.advance(hours=2, minutes=50)
-    second = LocalMessenger()
-    restarted = Chat(build(settings, messengers={"local": second}, clock=clock), second, clock)
+    second = LocalChannel()
+    restarted = Chat(build(settings, channels={"local": second}, clock=clock), second, clock)
     try:
         said = sweep(restarted)
         # Only the latest point is sent (the 50 % one is superseded by it), marked late.
@@ -226,8 +226,8 @@ def test_reminders_that_fell_due_during_a_downtime_are_sent_once_after_restart(
     finally:
         restarted.warta.close()
 
-    third = LocalMessenger()  # and once more: nothing is repeated
-    again = Chat(build(settings, messengers={"local": third}, clock=clock), third, clock)
+    third = LocalChannel()  # and once more: nothing is repeated
+    again = Chat(build(settings, channels={"local": third}, clock=clock), third, clock)
     try:
         assert sweep(again) == []
         clock.advance(minutes=12)  # 11.02: the breach, on time (within late_after)

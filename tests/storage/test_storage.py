@@ -38,7 +38,7 @@ def test_many_writers_at_once_never_fail_and_numbers_stay_unique(chat: Chat):
     def reporter(who: str, start: int) -> None:
         try:
             for index in range(start, start + 15):
-                chat.desk.receive(chat.message(who, STORY, message_id=f"{who}-{index}"))
+                chat.intake.receive(chat.message(who, STORY, message_id=f"{who}-{index}"))
         except BaseException as error:
             errors.append(error)
 

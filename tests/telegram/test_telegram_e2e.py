@@ -15,9 +15,11 @@ import uvicorn
 from sqlmodel import select
 
 from bot.app import Warta, build
+from bot.channels.ratelimit import ChatRateLimiter
+from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
 from bot.config import Settings
-from bot.http import SECRET_HEADER, TELEGRAM_WEBHOOK_PATH, make_http_app
-from bot.ratelimit import ChatRateLimiter
+from bot.http import make_http_app
 from storage import repo
 from storage.models import InboxMessage, Media, OutboxItem, Story
 from tests.fakes.telegram_server import FakeTelegram
@@ -65,6 +67,12 @@ def settings(tmp_path: Path, tg: FakeTelegram, **telegram: object) -> Settings:
     )
 
 
+def telegram(warta: Warta) -> TelegramChannel:
+    channel = warta.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    return channel
+
+
 @pytest.fixture
 def tg() -> Iterator[FakeTelegram]:
     with FakeTelegram() as fake:
@@ -81,8 +89,7 @@ class Desk:
 
     def __init__(self, warta: Warta, tg: FakeTelegram) -> None:
         self.warta, self.tg = warta, tg
-        assert warta.telegram is not None
-        self.channel = warta.telegram
+        self.channel = telegram(warta)
         self.channel.limiter = ChatRateLimiter(
             global_per_second=1000, private_per_second=1000, group_per_minute=10_000
         )
@@ -90,7 +97,7 @@ class Desk:
     async def cycle(self, *, albums: bool = True) -> None:
         await self.channel.poll_once(timeout=0)
         if albums:
-            await asyncio.to_thread(self.warta.desk.flush_albums, quiet=self.quiet())
+            await asyncio.to_thread(self.warta.intake.flush_albums, quiet=self.quiet())
         await self.warta.dispatcher.drain()
 
     def quiet(self):
@@ -106,11 +113,9 @@ class Desk:
 
     def card(self, number: int = 1) -> dict:
         with self.warta.db.transaction() as session:
-            message_id = repo.card_message(
-                session, self.story(number).id or 0, "telegram", str(GROUP)
-            )
-        assert message_id is not None
-        return self.tg.message(GROUP, int(message_id))
+            card = repo.card_record(session, self.story(number).id or 0, "telegram", str(GROUP))
+        assert card is not None
+        return self.tg.message(GROUP, int(card.message_id))
 
     def button(self, number: int, label_part: str) -> str:
         rows = self.card(number)["reply_markup"]["inline_keyboard"]
@@ -123,11 +128,10 @@ class Desk:
 @pytest_asyncio.fixture
 async def desk(tmp_path: Path, tg: FakeTelegram):
     warta = build(settings(tmp_path, tg))
-    assert warta.telegram is not None
-    await warta.telegram.start()
+    await telegram(warta).start()
     running = Desk(warta, tg)
     yield running
-    await warta.telegram.stop()
+    await telegram(warta).stop()
     warta.close()
 
 
@@ -243,11 +247,10 @@ async def test_update_fetched_but_not_stored_is_handled_exactly_once_after_resta
 ):
     tg.push_message(GROUP, RINA, text=STORY)
     first = build(settings(tmp_path, tg))
-    assert first.telegram is not None
-    await first.telegram.start()
-    fetched = await first.telegram.bot.get_updates(timeout=0)  # received, then the process dies
+    await telegram(first).start()
+    fetched = await telegram(first).bot.get_updates(timeout=0)  # received, then the process dies
     assert len(fetched) == 1
-    await first.telegram.stop()
+    await telegram(first).stop()
     first.close()
 
     for _restart in range(2):  # the second restart gets the same update again (not confirmed)
@@ -313,7 +316,7 @@ async def test_oversized_photo_is_not_downloaded_and_the_story_is_kept(desk: Des
 
 
 async def test_command_menu_in_both_languages_and_scopes(desk: Desk, tg):
-    await desk.channel.publish_commands(desk.warta.renderer, default_locale="id")
+    await desk.channel.publish_commands()
     group_id = [c["command"] for c in tg.commands[("all_group_chats", "id")]]
     group_en = [c["command"] for c in tg.commands[("all_group_chats", "en")]]
     private = [c["command"] for c in tg.commands[("all_private_chats", "id")]]
@@ -330,8 +333,7 @@ def _free_port() -> int:
 
 async def test_webhook_refuses_a_wrong_secret_and_stores_a_right_one(tmp_path: Path, tg):
     warta = build(settings(tmp_path, tg, mode="webhook", webhook_url="https://warta.example"))
-    assert warta.telegram is not None
-    await warta.telegram.start()
+    await telegram(warta).start()
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(make_http_app(warta), port=port, log_level="warning", lifespan="off")
@@ -369,7 +371,7 @@ async def test_webhook_refuses_a_wrong_secret_and_stores_a_right_one(tmp_path: P
     finally:
         server.should_exit = True
         thread.join(timeout=10)
-        await warta.telegram.stop()
+        await telegram(warta).stop()
         warta.close()
 
 

@@ -16,7 +16,6 @@ from workflow.lifecycle import (
     TRANSITIONS,
     Actor,
     Decision,
-    Effect,
     Refusal,
     Refused,
     Role,
@@ -50,10 +49,7 @@ class Allowed:
     target: StoryState
     roles: frozenset[Role]
     holder: str
-    effects: tuple[Effect, ...] = ()
 
-
-TO_REPORTER = (Effect.NOTIFY_REPORTER,)
 
 SOP: dict[tuple[StoryState | None, StoryEvent], Allowed] = {
     # Step 4: the reporter files coverage, and may amend it until an editor picks it up.
@@ -65,26 +61,18 @@ SOP: dict[tuple[StoryState | None, StoryEvent], Allowed] = {
     (S.EDITING, E.RELEASE): Allowed(S.SUBMITTED, DESK, NOBODY),
     (S.EDITING, E.VERIFY): Allowed(S.VERIFIED, DESK, NOBODY),
     # /revise sends the story back to its reporter, with a reason.
-    (S.SUBMITTED, E.REQUEST_REVISION): Allowed(
-        S.REVISION_REQUESTED, DESK, STORY_REPORTER, TO_REPORTER
-    ),
-    (S.EDITING, E.REQUEST_REVISION): Allowed(
-        S.REVISION_REQUESTED, DESK, STORY_REPORTER, TO_REPORTER
-    ),
-    (S.VERIFIED, E.REQUEST_REVISION): Allowed(
-        S.REVISION_REQUESTED, DESK, STORY_REPORTER, TO_REPORTER
-    ),
+    (S.SUBMITTED, E.REQUEST_REVISION): Allowed(S.REVISION_REQUESTED, DESK, STORY_REPORTER),
+    (S.EDITING, E.REQUEST_REVISION): Allowed(S.REVISION_REQUESTED, DESK, STORY_REPORTER),
+    (S.VERIFIED, E.REQUEST_REVISION): Allowed(S.REVISION_REQUESTED, DESK, STORY_REPORTER),
     (S.REVISION_REQUESTED, E.RESUBMIT): Allowed(S.SUBMITTED, REPORTER, NOBODY),
     # /spike kills an unpublished story, with a reason.
-    (S.SUBMITTED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY, TO_REPORTER),
-    (S.EDITING, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY, TO_REPORTER),
-    (S.VERIFIED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY, TO_REPORTER),
-    (S.REVISION_REQUESTED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY, TO_REPORTER),
+    (S.SUBMITTED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY),
+    (S.EDITING, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY),
+    (S.VERIFIED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY),
+    (S.REVISION_REQUESTED, E.SPIKE): Allowed(S.SPIKED, DESK, NOBODY),
     # Step 6: the operator (or the section head) publishes; Warta confirms when every target has.
-    (S.VERIFIED, E.PUBLISH): Allowed(S.PUBLISHING, PUBLISHERS, ACTOR, (Effect.ENQUEUE_PUBLISH,)),
-    (S.PUBLISHING, E.PUBLISH_SUCCEEDED): Allowed(
-        S.PUBLISHED, WARTA, NOBODY, (Effect.NOTIFY_CHAT, Effect.NOTIFY_REPORTER)
-    ),
+    (S.VERIFIED, E.PUBLISH): Allowed(S.PUBLISHING, PUBLISHERS, ACTOR),
+    (S.PUBLISHING, E.PUBLISH_SUCCEEDED): Allowed(S.PUBLISHED, WARTA, NOBODY),
     # A correction after publishing starts with a fresh claim.
     (S.PUBLISHED, E.CLAIM): Allowed(S.EDITING, DESK, ACTOR),
     # Step 7: documented and archived, by the desk or by Warta itself.
@@ -190,7 +178,6 @@ def test_decide_matches_the_sop(state: StoryState | None, event: StoryEvent, rol
         }[allowed.holder]
         assert outcome.new_state is allowed.target
         assert outcome.new_holder_id == holder
-        assert outcome.effects == allowed.effects
         assert (outcome.transition.source, outcome.transition.event) == (state, event)
         assert outcome.changes_state is (allowed.target is not state)
 

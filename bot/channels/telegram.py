@@ -7,16 +7,18 @@ outbox items become Bot API calls.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
-import hashlib
 import hmac
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
 from telegram import (
     Bot,
     BotCommand,
@@ -35,14 +37,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
+from bot.channels.base import Abilities, Channel, ChannelContext, PermanentSendError, RetryLater
+from bot.channels.buttons import ButtonSigner
+from bot.channels.markup import Markup, plain
+from bot.channels.ratelimit import ChatRateLimiter
+from bot.channels.telegram_text import TELEGRAM_LIMIT, split_message
 from bot.config import TelegramConfig
-from bot.outbox import PermanentSendError, RetryLater
-from bot.ratelimit import ChatRateLimiter
-from bot.telegram_text import split_message
-from handlers.commands import COMMANDS
-from handlers.desk import Desk
 from handlers.messages import Button, ChatKind, InboundMedia, InboundMessage
-from handlers.render import Renderer, html_to_plain
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,8 @@ CHANNEL = "telegram"
 ALLOWED_UPDATES = ("message", "callback_query", "my_chat_member")
 CALLBACK_LIMIT = 64
 DOWNLOAD_ATTEMPTS = 3
-PRIVATE_COMMANDS = ("submit", "update", "versions", "status", "list", "help", "whoami")
+WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
 def chat_address(chat_id: int, thread_id: int | None) -> str:
@@ -69,53 +71,33 @@ def seconds_of(value: Any) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
-class CallbackSigner:
-    """Signs the data of card buttons so that forged presses are recognised."""
+class TelegramChannel(Channel):
+    """Feeds the desk from Telegram (polling or webhook) and delivers the outbox to Telegram."""
 
-    def __init__(self, secret: bytes) -> None:
-        self._key = hashlib.sha256(b"warta-card-buttons:" + secret).digest()
-
-    def _signature(self, payload: str) -> str:
-        digest = hmac.new(self._key, payload.encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:9]).decode()
-
-    def sign(self, command: str, version: int) -> str:
-        payload = f"{command}|{version}"
-        data = f"{payload}|{self._signature(payload)}"
-        if len(data.encode()) > CALLBACK_LIMIT:
-            raise ValueError(f"button data too long for Telegram: {data!r}")
-        return data
-
-    def verify(self, data: str) -> tuple[str, int] | None:
-        """The command and card version of genuine data; None for forged or broken data."""
-        command, _, rest = data.partition("|")
-        version, _, signature = rest.partition("|")
-        if not (command and version.isascii() and version.isdigit() and signature):
-            return None
-        expected = self._signature(f"{command}|{version}")
-        if not hmac.compare_digest(signature.encode(), expected.encode()):
-            return None
-        return command, int(version)
-
-
-class TelegramChannel:
-    """Feeds the desk from Telegram and delivers the desk's outbox to Telegram."""
+    kind = "telegram"
 
     def __init__(
         self,
+        context: ChannelContext,
         *,
         config: TelegramConfig,
-        desk: Desk,
-        max_download_bytes: int,
         limiter: ChatRateLimiter | None = None,
         bot: Bot | None = None,
     ) -> None:
+        super().__init__(context)
         token = config.token.get_secret_value()
         self.config = config
-        self.desk = desk
-        self.max_download_bytes = max_download_bytes
+        self.max_download_bytes = context.max_download_bytes
+        self.abilities = Abilities(
+            markup=Markup.TELEGRAM_HTML,
+            max_text=TELEGRAM_LIMIT,
+            edit_in_place=True,
+            buttons=True,
+            max_buttons=8,
+            album_quiet=config.album_quiet,
+        )
         self.limiter = limiter or ChatRateLimiter()
-        self.signer = CallbackSigner(token.encode())
+        self.signer = ButtonSigner(token.encode(), limit=CALLBACK_LIMIT)
         self.bot = bot or Bot(
             token,
             base_url=config.base_url or "https://api.telegram.org/bot",
@@ -127,11 +109,60 @@ class TelegramChannel:
         # Parts of split messages already accepted by Telegram, so a retry sends only the rest.
         self._sent_parts: dict[tuple[str, int], list[int]] = {}
 
-    async def start(self) -> None:
+    # -- lifespan -----------------------------------------------------------------------------
+
+    def group_addresses(self) -> tuple[str, ...]:
+        if self.config.group_chat_id is None:
+            return ()
+        return (chat_address(self.config.group_chat_id, self.config.cards_topic_id),)
+
+    def routes(self) -> list[BaseRoute]:
+        if self.config.mode != "webhook":
+            return []
+        return [Route(WEBHOOK_PATH, self._webhook, methods=["POST"])]
+
+    async def connect(self) -> None:
+        """Open the Bot API client (``start`` does this and more)."""
         await self.bot.initialize()
 
+    async def start(self) -> None:
+        """Connect the bot, publish its command menu, and choose polling or the webhook."""
+        await self.connect()
+        await self.publish_commands()
+        if self.config.mode == "webhook":
+            await self.bot.set_webhook(
+                url=(self.config.webhook_url or "").rstrip("/") + WEBHOOK_PATH,
+                secret_token=self.config.webhook_secret.get_secret_value(),
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        if self.config.mode == "polling":
+            await self.poll_forever(stop)
+
     async def stop(self) -> None:
-        await self.bot.shutdown()
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    def describe(self) -> str:
+        where = f"group {self.config.group_chat_id}" if self.config.group_chat_id else "no group"
+        return f"telegram ({self.config.mode}, {where})"
+
+    async def _webhook(self, request: Request) -> Response:
+        expected = self.config.webhook_secret.get_secret_value()
+        given = request.headers.get(SECRET_HEADER, "")
+        if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+            log.warning("Telegram webhook call with a wrong secret token refused")
+            return Response(status_code=403)
+        try:
+            update = self.parse_update(json.loads(await request.body()))
+        except (ValueError, TypeError, KeyError):
+            return Response(status_code=400)
+        # Answered only after the update is stored: Telegram retries whatever failed.
+        await self.handle_update(update)
+        return JSONResponse({})
 
     # -- inbound ------------------------------------------------------------------------------
 
@@ -178,7 +209,7 @@ class TelegramChannel:
         elif update.message is not None:
             msg = await self._from_message(update.message)
         if msg is not None:
-            await asyncio.to_thread(self.desk.receive, msg)
+            await asyncio.to_thread(self.context.receive, msg)
 
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.bot)
@@ -317,7 +348,7 @@ class TelegramChannel:
             raise PermanentSendError(f"Telegram refused: {error.message}") from None
 
     async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
-        parts = split_message(text)
+        parts = split_message(self.render(text))
         key = (recipient, hash(text))
         done = self._sent_parts.setdefault(key, [])
         for index, part in enumerate(parts):
@@ -339,7 +370,7 @@ class TelegramChannel:
         async def call(html: bool = True) -> Message:
             return await self.bot.send_message(
                 chat_id,
-                text if html else html_to_plain(text),
+                text if html else plain(text),
                 message_thread_id=thread_id,
                 parse_mode=ParseMode.HTML if html else None,
                 reply_parameters=reply,
@@ -369,7 +400,7 @@ class TelegramChannel:
                 for row in rows
             ]
         )
-        text = split_message(text)[0]
+        text = split_message(self.render(text))[0]
         chat_id, thread_id = parse_address(recipient)
         if message_id:
             try:
@@ -403,25 +434,25 @@ class TelegramChannel:
         )
         return str(sent.message_id)
 
-    async def answer_callback(self, *, callback_id: str, text: str) -> None:
+    async def answer_button(self, *, callback_id: str, text: str) -> None:
+        text = plain(text)[:190]
         try:
-            await self.bot.answer_callback_query(
-                callback_id, text=text[:200], show_alert=len(text) > 60
-            )
+            await self.bot.answer_callback_query(callback_id, text=text, show_alert=len(text) > 60)
         except BadRequest as error:  # too old: the presser has moved on
             raise PermanentSendError(f"Telegram refused: {error.message}") from None
 
     # -- set-up -------------------------------------------------------------------------------
 
-    async def publish_commands(self, renderer: Renderer, *, default_locale: str) -> None:
+    async def publish_commands(self) -> None:
         """Show the commands in Telegram's menu: Indonesian aliases (English names for ``en``),
         everything in groups, what a reporter needs in private chats."""
+        renderer = self.context.renderer
         for language in (None, "id", "en"):
-            locale = language or default_locale
-            for scope, names in (
-                (BotCommandScopeAllGroupChats(), None),
-                (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
-                (BotCommandScopeDefault(), PRIVATE_COMMANDS),
+            locale = language or self.context.locale
+            for scope, private_only in (
+                (BotCommandScopeAllGroupChats(), False),
+                (BotCommandScopeAllPrivateChats(), True),
+                (BotCommandScopeDefault(), True),
             ):
                 commands = [
                     BotCommand(
@@ -430,8 +461,8 @@ class TelegramChannel:
                             "command_summary", locale=locale, command_name=command.name
                         )[:256],
                     )
-                    for command in COMMANDS
-                    if names is None or command.name in names
+                    for command in self.context.commands
+                    if command.private or not private_only
                 ]
                 await self.bot.set_my_commands(commands, scope=scope, language_code=language)
 

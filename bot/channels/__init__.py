@@ -1,0 +1,1 @@
+"""Chat channels behind one contract."""

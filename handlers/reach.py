@@ -1,0 +1,148 @@
+"""Where Warta's words go: the desk's group on every running channel, or one person privately."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from handlers.messages import Button, ChannelTraits, DeskOptions
+from handlers.render import Renderer
+from storage import repo
+from storage.models import Story
+
+log = logging.getLogger(__name__)
+
+
+class Reach:
+    """Addresses messages using only the channels that are configured and running."""
+
+    def __init__(
+        self,
+        *,
+        renderer: Renderer,
+        options: DeskOptions,
+        people: Callable[[], repo.PeopleDirectory],
+    ) -> None:
+        self.renderer = renderer
+        self.options = options
+        self._people = people
+
+    def channel(self, name: str | None) -> ChannelTraits | None:
+        return next((c for c in self.options.channels if c.name == name), None)
+
+    def private_channel(self, person: repo.PersonRecord, prefer: str | None = None) -> str | None:
+        """The running channel to reach ``person`` one to one on: ``prefer`` (the channel
+        they wrote from) when they have an address there, else the first running channel in
+        the configuration's order; None when no running channel knows them."""
+        usable = [c.name for c in self.options.channels if c.private and c.name in person.addresses]
+        if prefer in usable:
+            return prefer
+        return usable[0] if usable else None
+
+    def group_chats(self, session: Session) -> list[tuple[str, str]]:
+        """The desk's group, where Warta posts its own news: the group addresses every running
+        channel declares, else the group chat Warta heard from most recently on a running
+        channel (never a private chat); empty when Warta knows no group yet."""
+        if self.options.card_chats:
+            return list(self.options.card_chats)
+        found = repo.latest_group_chat(session)
+        if found is None or self.channel(found[0]) is None:
+            log.warning("no group chat is configured or known; group messages are not sent")
+            return []
+        return [found]
+
+    def post_to_group(
+        self,
+        session: Session,
+        name: str,
+        *,
+        now: datetime,
+        skip: tuple[str, str] | None = None,
+        story_id: int | None = None,
+        **values: Any,
+    ) -> list[int]:
+        """Post Warta's news to the desk's group (see :meth:`group_chats`), in the desk's
+        language; ``skip`` is a chat that already has it."""
+        written = []
+        text: str | None = None
+        for channel, chat in self.group_chats(session):
+            if (channel, chat) == skip:
+                continue
+            text = text or self.renderer.render(name, now=now, **values)
+            written.append(
+                repo.enqueue_message(
+                    session,
+                    channel=channel,
+                    recipient=chat,
+                    text=text,
+                    now=now,
+                    story_id=story_id,
+                )
+            )
+        return written
+
+    def tell_privately(
+        self,
+        session: Session,
+        person: repo.PersonRecord,
+        name: str,
+        *,
+        now: datetime,
+        prefer: str | None = None,
+        story: Story | None = None,
+        buttons: list[Button] | None = None,
+        inbox_id: int | None = None,
+        **values: Any,
+    ) -> int | None:
+        """Message ``person`` privately in their language; None when unreachable."""
+        channel = self.private_channel(person, prefer)
+        if channel is None:
+            return None
+        traits = self.channel(channel)
+        if buttons and traits is not None and not traits.buttons:
+            buttons = None  # the text says what to type instead
+        values["buttons_shown"] = bool(buttons)
+        text = self.renderer.render(
+            name,
+            locale=self.renderer.locale_for(person.locale),
+            now=now,
+            person=person,
+            story=story,
+            **values,
+        )
+        return repo.enqueue_message(
+            session,
+            channel=channel,
+            recipient=person.addresses[channel],
+            text=text,
+            now=now,
+            story_id=story.id if story else None,
+            inbox_id=inbox_id,
+            buttons=[vars(button) for button in buttons] if buttons else None,
+        )
+
+    def announce(
+        self, session: Session, story: Story, name: str, *, now: datetime, **values: Any
+    ) -> None:
+        """Post Warta's own news about a story to the chat it was submitted in (the desk's
+        group when that chat's channel is no longer running)."""
+        people = self._people()
+        reporter = people.get(story.reporter_id)
+        if self.channel(story.origin_channel) is None:
+            self.post_to_group(
+                session, name, now=now, story=story, reporter=reporter, story_id=story.id, **values
+            )
+            return
+        text = self.renderer.render(name, now=now, story=story, reporter=reporter, **values)
+        repo.enqueue_message(
+            session,
+            channel=story.origin_channel,
+            recipient=story.origin_chat,
+            text=text,
+            now=now,
+            story_id=story.id,
+        )
