@@ -53,6 +53,8 @@ def cmd_check(args: argparse.Namespace) -> int:
         for item in settings.verification.checklist
     )
     print(f"  checklist   {items or '(none: /verify passes at once)'}")
+    running = [channel.kind for channel in settings.active_channels]
+    print(f"  channels    {', '.join(running) or 'none (warta run needs one; see Channels)'}")
     print(f"  people      {len(settings.people)}")
     for person in settings.people:
         reach = [
@@ -65,10 +67,14 @@ def cmd_check(args: argparse.Namespace) -> int:
             if value
         ]
         roles = ", ".join(role.value for role in person.roles)
-        print(f"    {person.name} ({roles}) via {', '.join(reach) or 'the local channel only'}")
+        reached = [channel for channel in reach if channel in running]
+        note = "" if reached or not running else " — not reachable privately on a running channel"
+        print(f"    {person.name} ({roles}): {', '.join(reach) or 'no address yet'}{note}")
     print(f"  targets     {', '.join(f'{t.name} ({t.kind})' for t in settings.publish.targets)}")
     if not settings.publish.targets:
         print("  warning: no publish targets; /publish will have nowhere to publish")
+    for notice in settings.notices:
+        print(f"  note: {notice}")
     return 0
 
 

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 from bot.app import Warta, build
 from bot.channels.local import LocalChannel
-from bot.channels.markup import plain as html_to_plain
+from bot.channels.markup import plain
 from bot.config import Settings
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
 
@@ -137,13 +137,13 @@ class DemoDay:
         ids = []
         for said in self.messenger.take():
             where = "" if said.recipient == GROUP else f" → {self.names.get(said.recipient)}"
-            body = html_to_plain(said.text).replace("\n", "\n        ")
+            body = plain(said.text).replace("\n", "\n        ")
             print(f"[{self.stamp()}] 🤖 Warta{where}: {body}")
             ids.append(said.message_id)
         for card in self.messenger.cards.values():
             if card.recipient == GROUP:
                 continue  # story cards in the group are left out of the transcript
-            body = html_to_plain(card.text).replace("\n", "\n        ")
+            body = plain(card.text).replace("\n", "\n        ")
             buttons = "  ".join(f"[{button.label}]" for button in card.buttons)
             who = self.names.get(card.recipient)
             print(f"[{self.stamp()}] 🤖 Warta → {who}: {body}\n        {buttons}")
@@ -303,7 +303,7 @@ async def _play_live(folder: Path, locale: str) -> None:
             await warta.dispatcher.run_once()
             for said in messenger.take():
                 where = "" if said.recipient == GROUP else f" → {day.names.get(said.recipient)}"
-                body = html_to_plain(said.text).replace("\n", "\n        ")
+                body = plain(said.text).replace("\n", "\n        ")
                 print(f"[{day.stamp()}] 🤖 Warta{where}: {body}\n", flush=True)
             await asyncio.sleep(0.1)
 

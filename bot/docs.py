@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from handlers.router import COMMANDS
+from workflow.delivery import MESSAGE, PUBLISH_JOB
 from workflow.lifecycle import mermaid
 
 _ROLE_WORDS = {
@@ -30,7 +31,14 @@ def state_diagram() -> str:
     return f"```mermaid\n{mermaid()}\n```"
 
 
-SECTIONS = {"commands": command_table, "states": state_diagram}
+def outbox_diagrams() -> str:
+    return "\n\n".join(
+        f"A {machine.name}:\n\n```mermaid\n{machine.mermaid()}\n```"
+        for machine in (MESSAGE, PUBLISH_JOB)
+    )
+
+
+SECTIONS = {"commands": command_table, "states": state_diagram, "outbox": outbox_diagrams}
 
 
 def refresh_readme(text: str) -> str:

@@ -21,7 +21,6 @@ _ZONE_ABBREVIATIONS = {
     "Asia/Makassar": "WITA",
     "Asia/Jayapura": "WIT",
 }
-_TAG = re.compile(r"<[^>]+>")
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -139,10 +138,3 @@ class Renderer:
         if locale == "id":
             return f"pukul {clock}" if same_day else f"{self._day(value, locale)} pukul {clock}"
         return f"at {clock}" if same_day else f"on {self._day(value, locale)} at {clock}"
-
-
-def html_to_plain(text: str) -> str:
-    """Telegram-style HTML to plain text, for channels without markup (e-mail, WhatsApp, logs)."""
-    import html
-
-    return html.unescape(_TAG.sub("", text))

@@ -12,7 +12,7 @@ from PIL import Image
 
 from bot.app import Warta, build
 from bot.channels.local import LocalChannel, Said
-from bot.channels.markup import plain as html_to_plain
+from bot.channels.markup import plain
 from bot.config import Settings
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
 
@@ -125,11 +125,11 @@ class Chat:
     def flush(self) -> list[str]:
         asyncio.run(self.warta.dispatcher.drain())
         self.last = self.messenger.take()
-        return [html_to_plain(said.text) for said in self.last]
+        return [plain(said.text) for said in self.last]
 
     def to(self, recipient: str) -> list[str]:
         """The plain text of the last replies addressed to ``recipient``."""
-        return [html_to_plain(s.text) for s in self.last if s.recipient == recipient]
+        return [plain(s.text) for s in self.last if s.recipient == recipient]
 
     def last_id(self, recipient: str = GROUP) -> str:
         return [s.message_id for s in self.last if s.recipient == recipient][-1]

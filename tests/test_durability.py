@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from bot.app import build
 from bot.channels.local import LocalChannel
-from bot.channels.markup import plain as html_to_plain
+from bot.channels.markup import plain
 from storage import repo
 from storage.models import AuditEvent, InboxMessage, Media, OutboxItem, Story, StoryVersion
 from tests.support import STORY, Chat, FakeClock, desk_settings, make_chat, photo
@@ -220,7 +220,7 @@ def test_outbox_item_of_a_worker_that_died_is_sent_after_its_lease(db_url: str, 
     clock.advance(minutes=6)
     asyncio.run(warta.dispatcher.drain())
     asyncio.run(warta.dispatcher.drain())
-    assert len(messenger.said) == 1 and "Berita #1" in html_to_plain(messenger.said[0].text)
+    assert len(messenger.said) == 1 and "Berita #1" in plain(messenger.said[0].text)
     warta.close()
 
 

@@ -14,7 +14,7 @@ import pytest
 from sqlmodel import select
 
 from bot.channels.local import Card
-from bot.channels.markup import plain as html_to_plain
+from bot.channels.markup import plain
 from handlers.messages import ChatKind, InboundMessage
 from storage.models import AgendaItem, Assignment, DeskEvent, SlaClock
 from tests.support import GROUP, Chat, FakeClock, make_chat
@@ -154,7 +154,7 @@ def test_an_assignment_is_offered_with_buttons_and_accepted(desk: Chat):
         ("✅ Terima", "/terima 1"),
         ("❌ Tolak", "/tolak 1"),
     ]
-    assert "Anda ditugaskan meliput" in html_to_plain(offer[0].text)
+    assert "Anda ditugaskan meliput" in plain(offer[0].text)
     assert "sudah ditugaskan" in desk.send("dedi", "/tugaskan 1 rina")[0]
 
     pressed = InboundMessage(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.markup import plain as html_to_plain
+from bot.channels.markup import plain
 from storage import clocks
 from tests.support import GROUP, STORY, Chat, FakeClock, make_chat
 
@@ -77,7 +77,7 @@ def test_the_digest_of_a_fixture_day_matches_the_golden_file(desk: Chat, clock: 
 
     digests = [s for s in desk.last if "Ringkasan harian" in s.text]
     assert [s.recipient for s in digests] == ["hendra"]  # privately, to the section head
-    text = html_to_plain(digests[0].text)
+    text = plain(digests[0].text)
     if os.environ.get("WARTA_UPDATE_GOLDEN"):
         GOLDEN.write_text(text + "\n", encoding="utf-8")
     assert text + "\n" == GOLDEN.read_text(encoding="utf-8")

@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handlers.render import Renderer, html_to_plain, humanize_duration
+from bot.channels.markup import plain
+from handlers.render import Renderer, humanize_duration
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -78,7 +79,7 @@ def test_other_indonesian_zones_are_named():
 def test_output_is_autoescaped(renderer: Renderer):
     text = renderer.render("story_not_found", number="<b>1</b>")
     assert "&lt;b&gt;1&lt;/b&gt;" in text
-    assert html_to_plain(text).startswith("Maaf, berita #<b>1</b> tidak ditemukan")
+    assert plain(text).startswith("Maaf, berita #<b>1</b> tidak ditemukan")
 
 
 def test_unknown_locale_falls_back_to_the_default(renderer: Renderer):

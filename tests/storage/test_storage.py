@@ -125,3 +125,30 @@ def test_utc_now_is_aware():
     from handlers.desk import utc_now
 
     assert utc_now().tzinfo is UTC
+
+
+def test_outbox_statuses_change_only_as_their_lifecycle_allows(db_url: str):
+    from workflow.delivery import ItemEvent
+
+    db = Database(db_url)
+    upgrade(db)
+    now = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)
+    with db.transaction() as session:
+        message_id = repo.enqueue_message(
+            session, channel="local", recipient="redaksi", text="halo", now=now
+        )
+    with db.transaction() as session:
+        item = repo.outbox_items(session)[0]
+        assert item.id == message_id
+        assert not repo.move_item(session, item, ItemEvent.DELIVERED, now=now)  # not claimed
+        assert item.status == "pending" and item.done_at is None
+        assert repo.move_item(session, item, ItemEvent.CLAIM, now=now)
+        assert repo.move_item(
+            session, item, ItemEvent.DELIVERED, now=now, result={"message_id": "7"}
+        )
+    with db.transaction() as session:
+        item = repo.outbox_items(session)[0]
+        assert (item.status, item.done_at, item.result) == ("sent", now, {"message_id": "7"})
+        assert not repo.move_item(session, item, ItemEvent.ABANDON, now=now)  # not a publish job
+        assert item.status == "sent"
+    db.dispose()
