@@ -283,11 +283,26 @@ class Watch:
             "planned": entry.alarm.due_at,
             "late": late,
             "breach": entry.alarm.point == BREACH,
-            "escalated": bool(self.desk.people.with_role(Role.SECTION_HEAD)),
+            "escalated": any(
+                self._private(head, "sla_escalation")
+                for head in self.desk.people.with_role(Role.SECTION_HEAD)
+            ),
+            "unreached": self._unreached(entry),
             "holders": self._holders(entry),
             "holder_role": holder.role.value if holder.role else None,
             "reporter": self.desk.people.get(entry.story.reporter_id) if entry.story else None,
         }
+
+    def _unreached(self, entry: clocks.DueAlarm) -> list[repo.PersonRecord]:
+        """Who should hear of this alarm privately but has no running channel: named in the
+        group, so that someone passes it on."""
+        wanted: list[repo.PersonRecord] = []
+        if "private" in self.options.remind_in:
+            wanted += self._holders(entry)
+        if entry.alarm.point == BREACH:
+            wanted += self.desk.people.with_role(Role.SECTION_HEAD)
+        unique = {person.id: person for person in wanted}
+        return [person for person in unique.values() if self._private(person, "") is None]
 
     def _private(self, person: repo.PersonRecord, template: str) -> Delivery | None:
         channel = self.desk.reach.private_channel(person)

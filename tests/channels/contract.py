@@ -382,17 +382,11 @@ class ChannelContract:
         assert {item.status for item in harness.outbox()} == {ItemState.SENT}
 
     @pytest.mark.asyncio
-    @pytest.mark.xfail(
-        strict=True,
-        reason=(
-            "handlers/watch.py Watch._values sets escalated=bool(section heads exist), not "
-            "whether one was reached: the group and the editor are told 'Sudah diteruskan ke "
-            "Kasi' although no message went to the Kasi"
-        ),
-    )
     async def test_breach_does_not_claim_an_escalation_that_reached_nobody(self, harness: Harness):
         told = await self._breach(harness)
         breach = next(t for t in told if "melewati batas waktu" in t)
         assert "diteruskan ke Kasi" not in breach
+        # (a long message may arrive in parts on a channel with a small limit)
+        assert "Belum dapat dihubungi secara pribadi oleh Warta: Hendra" in "\n".join(told)
         editor = [t for t in harness.texts(harness.address(EDITOR)) if "sudah lewat" in t]
         assert editor and "diteruskan ke Kasi" not in editor[-1]
