@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bot import logs
 from bot.channels.base import Channel, ChannelContext
 from bot.channels.registry import build_channel
 from bot.config import (
@@ -16,7 +17,7 @@ from bot.config import (
     WordPressTarget,
 )
 from bot.outbox import OutboxDispatcher
-from bot.scheduler import AlarmClock
+from bot.scheduler import AlarmClock, instance_name
 from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
 from handlers.intake import Intake
@@ -24,7 +25,7 @@ from handlers.messages import AgendaOptions, ChannelTraits, ChecklistSpec, DeskO
 from handlers.render import Renderer
 from handlers.router import COMMANDS, route
 from handlers.watch import Watch
-from publishers.base import Publisher
+from publishers.base import Publisher, UploadMemory
 from publishers.email import EmailPublisher
 from publishers.folder import FolderPublisher
 from publishers.manual import ManualPublisher
@@ -34,6 +35,7 @@ from storage import repo
 from storage.db import Database
 from storage.media import MediaStore
 from storage.migrate import ensure_schema
+from storage.published_media import DatabaseUploads
 
 
 @dataclass
@@ -94,7 +96,9 @@ def desk_options(settings: Settings, channels: tuple[ChannelTraits, ...] = ()) -
     )
 
 
-def build_publishers(settings: Settings) -> dict[str, Publisher]:
+def build_publishers(
+    settings: Settings, *, uploads: UploadMemory | None = None
+) -> dict[str, Publisher]:
     publishers: dict[str, Publisher] = {}
     for target in settings.publish.targets:
         match target:
@@ -105,6 +109,7 @@ def build_publishers(settings: Settings) -> dict[str, Publisher]:
             case WordPressTarget():
                 publishers[target.name] = WordPressPublisher(
                     target.name,
+                    uploads=uploads,
                     base_url=target.url,
                     user=target.user,
                     app_password=target.password.get_secret_value(),
@@ -146,6 +151,7 @@ def build(
 ) -> Warta:
     """Open the database (upgrading the schema when allowed), mirror the people, build every
     configured channel (``channels`` given here stand in for configured ones), wire the rest."""
+    logs.protect(settings)  # before anything could log a secret
     db = Database(settings.database_url.get_secret_value())
     ensure_schema(db, auto_upgrade=settings.database.auto_upgrade)
     with db.transaction() as session:
@@ -154,8 +160,10 @@ def build(
         settings.media_dir,
         max_bytes=settings.media.max_bytes,
         allowed_types=settings.media.allowed_types,
+        max_pixels=settings.media.max_pixels,
     )
     renderer = Renderer(tz=settings.zone, default_locale=settings.locale)
+    instance = instance_name()
     inlet: list[Intake] = []  # the intake needs the desk, which needs the channels' traits
     context = ChannelContext(
         receive=lambda msg: inlet[0].receive(msg),
@@ -173,7 +181,7 @@ def build(
     intake = Intake(desk, route=route, commands=COMMANDS)
     inlet.append(intake)
     delivery = Delivery(desk)
-    publishers = build_publishers(settings)
+    publishers = build_publishers(settings, uploads=DatabaseUploads(db, clock=clock))
     dispatcher = OutboxDispatcher(
         db=db,
         desk=desk,
@@ -182,11 +190,16 @@ def build(
         channels=running,
         publishers=publishers,
         clock=clock,
+        instance=instance,
         max_attempts=settings.publish.max_attempts,
+        lease=settings.outbox.claim_lease,
+        message_retry_for=settings.outbox.message_retry_for,
+        message_max_delay=settings.outbox.message_max_delay,
     )
     watch = Watch(desk)
     alarms = AlarmClock(
         watch,
+        instance=instance,
         db=db,
         sweep_every=settings.sla.sweep_every,
         lease_ttl=settings.sla.leader_lease,

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
-from storage.db import normalise_url
+from storage.db import Database, normalise_url
 
 
 def _config_path(given: str | None) -> Path:
@@ -30,6 +30,8 @@ def describe_database(url: str) -> str:
 
 def cmd_check(args: argparse.Namespace) -> int:
     settings = _load(args.config)
+    if args.live:
+        return _check_live(settings)
     print(f"{_config_path(args.config)}: OK")
     print(f"  time zone   {settings.timezone}, messages in '{settings.locale}'")
     print(f"  database    {describe_database(settings.database_url.get_secret_value())}")
@@ -78,6 +80,166 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_live(settings: Settings) -> int:
+    """Ask every channel and publish target whether it would work; publish and send nothing."""
+    import asyncio
+
+    from bot.app import build
+    from bot.live import LiveResult, check_targets, format_results
+
+    async def everything() -> list[LiveResult]:
+        warta = build(settings)
+        try:
+            channels = [
+                LiveResult(name, *await channel.live_check())
+                for name, channel in warta.channels.items()
+            ]
+        finally:
+            warta.close()
+        return channels + await check_targets(settings)
+
+    results = asyncio.run(everything())
+    print(format_results(results) or "nothing configured to check")
+    return 0 if all(result.ok for result in results) else 1
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024**2:.1f} MB" if n >= 1024**2 else f"{n / 1024:.0f} kB"
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, backup
+
+    settings = _load(args.config)
+    try:
+        made = backup(settings, Path(args.file))
+    except BackupError as problem:
+        print(f"warta: backup failed: {problem}", file=sys.stderr)
+        return 1
+    print(
+        f"{made.path}: {_size(made.size)}, {made.database} schema {made.schema_revision}, "
+        f"Warta {made.warta_version}"
+    )
+    print(f"  {made.counts.describe()}")
+    print(f"  {made.media_files} media files ({_size(made.media_bytes)})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from bot.backup import BackupError, restore
+
+    settings = _load(args.config)
+    try:
+        done = restore(settings, Path(args.file), force=args.force)
+    except BackupError as problem:
+        print(f"warta: restore failed: {problem}", file=sys.stderr)
+        return 1
+    target = describe_database(settings.database_url.get_secret_value())
+    made = f"{done.backup_created_at:%Y-%m-%d %H:%M} UTC"
+    print(f"{done.source} (made {made}) restored into {target}")
+    if done.previous_saved_to is not None:
+        print(f"  the database it replaced is saved in {done.previous_saved_to}")
+    print(f"  media: {done.media_written} files written, {done.media_already_there} already there")
+    for check in done.checks:
+        print(f"  ok: {check}")
+    return 0
+
+
+def _operator_db(args: argparse.Namespace) -> tuple[Settings, Database]:
+    from storage.migrate import ensure_schema
+
+    settings = _load(args.config)
+    db = Database(settings.database_url.get_secret_value())
+    ensure_schema(db, auto_upgrade=settings.database.auto_upgrade)
+    return settings, db
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """The desk's health from the database, as /health reports it (Warta may be stopped)."""
+    from datetime import UTC, datetime
+
+    from bot.operate import health
+
+    settings, db = _operator_db(args)
+    try:
+        now = datetime.now(UTC)
+        local = now.astimezone(settings.zone)
+        midnight = datetime.combine(local.date(), datetime.min.time(), settings.zone)
+        report = health(db, now=now, since=midnight)
+    finally:
+        db.dispose()
+    print(f"status      {report.status}")
+    for reason in report.reasons:
+        print(f"  - {reason}")
+    figures = report.figures
+    print(f"leader      {figures['leader'] or 'none'}")
+    print(f"outbox      {figures['outbox_pending']} waiting, {figures['outbox_failed']} failed")
+    print(f"inbox       {figures['inbox_set_aside']} set aside, {figures['inbox_stuck']} stuck")
+    sent = ", ".join(f"{channel} {count}" for channel, count in figures["sent_today"].items())
+    print(f"sent today  {sent or 'nothing yet'}")
+    return 0 if report.status == "ok" else 1
+
+
+def cmd_inbox(args: argparse.Namespace) -> int:
+    """List the messages set aside after failing, or handle them again."""
+    from bot.operate import set_aside_messages
+
+    settings, db = _operator_db(args)
+    try:
+        if args.action == "list":
+            rows = set_aside_messages(db)
+            for row in rows:
+                text = " ".join((row.text or "").split())[:60]
+                print(
+                    f"#{row.id}  {row.received_at:%Y-%m-%d %H:%M}  {row.channel}:{row.sender}  "
+                    f"tried {row.attempts}×  {row.last_error}\n      {text}"
+                )
+            print(f"{len(rows)} message(s) set aside" if rows else "no message is set aside")
+            return 0
+    finally:
+        db.dispose()
+    from bot.app import build
+
+    warta = build(settings)
+    try:
+        wanted = None if args.ids in ([], ["all"]) else [int(i) for i in args.ids]
+        receipts = warta.intake.retry_set_aside(wanted)
+        import asyncio
+
+        asyncio.run(warta.dispatcher.drain())
+    finally:
+        warta.close()
+    for receipt in receipts:
+        print(f"#{receipt.inbox_id}: {receipt.outcome}")
+    print(f"{len(receipts)} message(s) handled again")
+    return 0 if all(r.outcome != "set_aside" for r in receipts) else 1
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """List what could not be delivered, or send dead chat messages again."""
+    from datetime import UTC, datetime
+
+    from bot.operate import resend, undelivered
+
+    _settings, db = _operator_db(args)
+    try:
+        if args.action == "list":
+            items = undelivered(db)
+            for item in items:
+                where = (
+                    item.target if item.kind == "publish" else f"{item.channel}:{item.recipient}"
+                )
+                print(f"#{item.id}  {item.kind:<8} {where}  {item.status}  {item.last_error}")
+            print(f"{len(items)} item(s) undelivered" if items else "everything was delivered")
+            return 0
+        wanted = None if args.ids in ([], ["all"]) else [int(i) for i in args.ids]
+        queued = resend(db, wanted, now=datetime.now(UTC))
+    finally:
+        db.dispose()
+    print(f"{len(queued)} message(s) queued again: {', '.join(map(str, queued)) or '-'}")
+    return 0
+
+
 def cmd_db(args: argparse.Namespace) -> int:
     from storage.db import Database
     from storage.migrate import current_revision, head_revision, upgrade
@@ -107,8 +269,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     import logging
 
+    from bot import logs
     from bot.app import build
-    from bot.run import run_forever
+    from bot.run import StartupError, bind, run_forever
 
     settings = _load(args.config)
     if not settings.active_channels:
@@ -118,16 +281,23 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure(getattr(logging, args.log_level))
     for notice in settings.notices:
         print(f"warta: note: {notice}", file=sys.stderr)
     warta = build(settings)
     try:
+        http = settings.http
+        sock = bind(http.host, http.port)
         listening = "; ".join(channel.describe() for channel in warta.channels.values())
-        print(f"Warta is running ({listening}); stop with Ctrl-C.")
-        run_forever(warta)
+        print(
+            f"Warta is running ({listening}; http://{http.host}:{http.port}/health); "
+            "stop with Ctrl-C.",
+            flush=True,
+        )
+        run_forever(warta, sock=sock)
+    except StartupError as problem:
+        print(f"warta: {problem}", file=sys.stderr)
+        return 2
     finally:
         warta.close()
     return 0
@@ -357,7 +527,33 @@ def parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=help, parents=[common])
 
     check = add("check", "validate the config file and summarise it")
+    check.add_argument(
+        "--live",
+        action="store_true",
+        help="also ask every channel and publish target whether it works (nothing is sent)",
+    )
     check.set_defaults(run=cmd_check)
+    status = add("status", "the desk's health: what is stuck, failing or set aside")
+    status.set_defaults(run=cmd_status)
+    inbox = add("inbox", "messages set aside after failing: list them, or handle them again")
+    inbox.add_argument("action", choices=("list", "retry"), nargs="?", default="list")
+    inbox.add_argument("ids", nargs="*", help="message numbers, or 'all' (default)")
+    inbox.set_defaults(run=cmd_inbox)
+    outbox = add("outbox", "what could not be delivered: list it, or send chat messages again")
+    outbox.add_argument("action", choices=("list", "resend"), nargs="?", default="list")
+    outbox.add_argument("ids", nargs="*", help="outbox numbers, or 'all' (default)")
+    outbox.set_defaults(run=cmd_outbox)
+    backup = add("backup", "write a backup of the database and media folder (Warta may run)")
+    backup.add_argument("file", help="the archive to write, e.g. /var/backups/warta/2026-12-02.tgz")
+    backup.set_defaults(run=cmd_backup)
+    restore = add("restore", "restore a backup into the configured database (stop Warta first)")
+    restore.add_argument("file", help="an archive written by 'warta backup'")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a database that already holds stories (it is saved first)",
+    )
+    restore.set_defaults(run=cmd_restore)
     db = add("db", "database schema: upgrade it, or show where it is")
     db.add_argument("action", choices=("upgrade", "current"))
     db.set_defaults(run=cmd_db)
@@ -369,6 +565,12 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=cmd_demo)
     run = add("run", "serve the desk: chat channels, outbox, reminders and the HTTP server")
+    run.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="how much to log (secrets are never logged, at any level)",
+    )
     run.set_defaults(run=cmd_run)
     digest = add("digest", "print the section head's daily digest of a day (default yesterday)")
     digest.add_argument("--date", help="the day the digest reports on, YYYY-MM-DD")

@@ -103,6 +103,9 @@ class DatabaseConfig(_Strict):
 
 class MediaConfig(_Strict):
     max_bytes: ByteSize = 20 * 1024**2
+    max_pixels: int = Field(default=40_000_000, ge=1_000_000, le=200_000_000)
+    """The most pixels an image may have (a 40-megapixel camera photo; a decompression bomb
+    of 30000×30000 is refused before it is decoded)."""
     allowed_types: tuple[str, ...] = (
         "image/jpeg",
         "image/png",
@@ -118,9 +121,11 @@ class MediaConfig(_Strict):
 
 
 class LimitsConfig(_Strict):
-    max_text_chars: int = Field(default=20_000, gt=100)
-    max_title_chars: int = Field(default=200, gt=10)
-    max_photos: int = Field(default=20, gt=0)
+    """What one story may hold; the title's limit is the database column's at most."""
+
+    max_text_chars: int = Field(default=20_000, gt=100, le=1_000_000)
+    max_title_chars: int = Field(default=200, gt=10, le=500)
+    max_photos: int = Field(default=20, gt=0, le=200)
 
 
 def parse_clock_time(value: Any) -> time:
@@ -450,6 +455,26 @@ _SECRET_OF_KIND = {
 }
 
 
+class OutboxConfig(_Strict):
+    """How Warta keeps trying to deliver chat messages, and how long a worker's claim lasts."""
+
+    message_retry_for: Duration = timedelta(days=2)
+    """A chat message is tried again for this long (a channel outage of a day loses nothing)."""
+    message_max_delay: Duration = timedelta(minutes=5)
+    """The longest wait between two tries of a chat message (it leaves soon after an outage)."""
+    claim_lease: Duration = timedelta(seconds=15)
+    """A worker's claim on an item, renewed while it works: if its process dies, another
+    instance (or the restarted one) takes the item over within this."""
+
+    @model_validator(mode="after")
+    def _sensible(self) -> OutboxConfig:
+        if self.message_retry_for < timedelta(hours=1):
+            raise ValueError("message_retry_for must be at least 1h (outages last that long)")
+        if not timedelta(seconds=3) <= self.claim_lease <= timedelta(minutes=10):
+            raise ValueError("claim_lease must be between 3s and 10m")
+        return self
+
+
 class PublishConfig(_Strict):
     targets: tuple[PublishTarget, ...] = ()
     max_attempts: int = Field(default=8, gt=0)
@@ -488,6 +513,23 @@ class TelegramConfig(_Strict):
             raise ValueError("mode 'webhook' needs webhook_url (the public https address)")
         return self
 
+    @field_validator("base_url", "base_file_url")
+    @classmethod
+    def _bot_api_address(cls, value: str | None, info: Any) -> str | None:
+        """The Bot API client appends the token to these: they must end in /bot (file/bot)."""
+        if value is None:
+            return None
+        value = value.rstrip("/")
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError("must be an http(s) address")
+        ending = "/bot" if info.field_name == "base_url" else "/file/bot"
+        if not value.endswith(ending):
+            raise ValueError(
+                f"must end in {ending} (e.g. http://127.0.0.1:8081{ending}): the token is "
+                "appended to it"
+            )
+        return value
+
 
 ChannelConfig = Annotated[TelegramConfig, Field(discriminator="kind")]
 """A chat channel, picked by ``kind`` (one entry per kind)."""
@@ -517,6 +559,7 @@ class Settings(_Strict):
     verification: VerificationConfig = VerificationConfig()
     people: tuple[PersonConfig, ...] = ()
     publish: PublishConfig = PublishConfig()
+    outbox: OutboxConfig = OutboxConfig()
     channels: tuple[ChannelConfig, ...] = ()
     http: HttpConfig = HttpConfig()
     database_url: SecretStr = SecretStr("")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlmodel import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from storage.models import OutboxItem
-from workflow.delivery import ItemState
+from bot.operate import Health, health
 
 if TYPE_CHECKING:
     from bot.app import Warta
@@ -24,27 +24,21 @@ def make_http_app(warta: Warta) -> Starlette:
     """The routes, listed once: health, then each running channel's own."""
 
     async def health(_request: Request) -> Response:
-        with warta.db.transaction() as session:
-            waiting = session.exec(
-                select(func.count())
-                .select_from(OutboxItem)
-                .where(OutboxItem.status == ItemState.PENDING)
-            ).one()
-            dead = session.exec(
-                select(func.count())
-                .select_from(OutboxItem)
-                .where(OutboxItem.status.in_((ItemState.DEAD, ItemState.FAILED)))  # type: ignore[attr-defined]
-            ).one()
-        body: dict[str, object] = {
-            "status": "ok",
-            "outbox_pending": waiting,
-            "outbox_failed": dead,
-            "channels": sorted(warta.channels),
-        }
+        report = await asyncio.to_thread(warta_health, warta)
+        body = report.as_json()
+        body["channels"] = sorted(warta.channels)
         body["scheduler"] = warta.alarms.status()
-        return JSONResponse(body)
+        return JSONResponse(body, status_code=200 if report.status == "ok" else 503)
 
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     for channel in warta.channels.values():
         routes.extend(channel.routes())
     return Starlette(routes=routes)
+
+
+def warta_health(warta: Warta) -> Health:
+    """The desk's health as this instance sees it (the database says most of it)."""
+    now = warta.desk.clock()
+    local = now.astimezone(warta.settings.zone)
+    midnight = datetime.combine(local.date(), datetime.min.time(), warta.settings.zone)
+    return health(warta.db, now=now, since=midnight, unstorable=warta.intake.unstorable)

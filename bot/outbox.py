@@ -43,16 +43,31 @@ class OutboxDispatcher:
         channels: Mapping[str, Channel],
         publishers: Mapping[str, Publisher],
         clock: Clock = utc_now,
+        instance: str = "warta",
         max_attempts: int = 8,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(seconds=15),
         base_delay: timedelta = timedelta(seconds=5),
         max_delay: timedelta = timedelta(minutes=15),
+        message_retry_for: timedelta = timedelta(days=2),
+        message_max_delay: timedelta = timedelta(minutes=5),
     ) -> None:
         self.db, self.desk, self.delivery, self.media = db, desk, delivery, media
         self.channels, self.publishers = dict(channels), dict(publishers)
         self.clock = clock
+        self.instance = instance
         self.max_attempts, self.lease = max_attempts, lease
         self.base_delay, self.max_delay = base_delay, max_delay
+        self.message_retry_for, self.message_max_delay = message_retry_for, message_max_delay
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        db.after_outbox_commit.append(self.wake)
+
+    def wake(self) -> None:
+        """Something was queued: look now rather than at the next tick (any thread)."""
+        loop, event = self._loop, self._wake
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop is closing
+                loop.call_soon_threadsafe(event.set)
 
     async def run_once(self, limit: int = 100) -> int:
         """Deliver what is due now, in order within each lane; return how many were tried."""
@@ -67,11 +82,15 @@ class OutboxDispatcher:
             if await self.run_once() == 0:
                 return
 
-    async def run_forever(self, stop: asyncio.Event, *, interval: float = 0.5) -> None:
+    async def run_forever(self, stop: asyncio.Event, *, interval: float = 1.0) -> None:
         """Keep one task per busy lane: a slow chat (rate limits, a 429) delays only itself,
-        while other chats, button answers and publish jobs go on."""
+        while other chats, button answers and publish jobs go on. A commit that queues
+        something wakes this loop at once; ``interval`` is the backstop for retries."""
+        self._loop, self._wake = asyncio.get_running_loop(), asyncio.Event()
         running: dict[repo.Lane, asyncio.Task[None]] = {}
+        renewing = asyncio.create_task(self._renew_forever(stop))
         while not stop.is_set():
+            self._wake.clear()
             try:
                 items = await asyncio.to_thread(self._claim, 100, frozenset(running))
                 for lane, lane_items in _by_lane(items).items():
@@ -80,14 +99,38 @@ class OutboxDispatcher:
                     task.add_done_callback(lambda _t, lane=lane: running.pop(lane, None))
             except Exception:
                 log.exception("outbox round failed; trying again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+            await _first_of(stop, self._wake, timeout=interval)
         await asyncio.gather(*running.values(), return_exceptions=True)
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
+        self._loop = self._wake = None
+
+    async def _renew_forever(self, stop: asyncio.Event) -> None:
+        """Keep this instance's claims alive while it works on them: a claim that is not
+        renewed (its instance died) runs out within ``lease`` and another takes the item."""
+        every = self.lease.total_seconds() / 3
+        while not stop.is_set():
+            await _first_of(stop, None, timeout=every)
+            try:
+                await asyncio.to_thread(self._renew)
+            except Exception:
+                log.exception("could not renew the outbox claims; trying again")
+
+    def _renew(self) -> int:
+        with self.db.transaction() as session:
+            return repo.renew_claims(
+                session, instance=self.instance, until=self.clock() + self.lease
+            )
 
     def _claim(self, limit: int, busy: frozenset[repo.Lane]) -> list[OutboxItem]:
         with self.db.transaction() as session:
             return repo.claim_due(
-                session, now=self.clock(), lease=self.lease, limit=limit, busy=busy
+                session,
+                now=self.clock(),
+                lease=self.lease,
+                limit=limit,
+                busy=busy,
+                instance=self.instance,
             )
 
     async def _run_lane(self, items: list[OutboxItem]) -> None:
@@ -116,7 +159,8 @@ class OutboxDispatcher:
         except (PublishError, PermanentSendError) as error:
             retryable = isinstance(error, PublishError) and error.retryable
             wait = error.retry_after if isinstance(error, PublishError) else None
-            await asyncio.to_thread(self._failed, item, str(error), retryable, wait)
+            cause = error.cause.value if isinstance(error, PublishError) and error.cause else None
+            await asyncio.to_thread(self._failed, item, str(error), retryable, wait, cause)
             return False
         except Exception as error:
             log.warning("outbox %s (%s) failed: %r", item.id, item.kind, error)
@@ -228,15 +272,29 @@ class OutboxDispatcher:
             ), remote_id
 
     def _failed(
-        self, item: OutboxItem, error: str, retryable: bool, retry_after: float | None = None
+        self,
+        item: OutboxItem,
+        error: str,
+        retryable: bool,
+        retry_after: float | None = None,
+        cause: str | None = None,
     ) -> None:
+        """Try again later, or give up: a publish job after ``max_attempts``; a chat message
+        only when it has been failing for ``message_retry_for`` (a channel outage of hours
+        must not lose the desk's messages), waiting at most ``message_max_delay`` between
+        tries so that it leaves soon after the channel is back."""
+        now = self.clock()
         retry_at: datetime | None = None
-        if retryable and item.attempts < self.max_attempts:
-            delay = backoff(item.attempts, base=self.base_delay, cap=self.max_delay)
-            if retry_after is not None:  # the site said how long to wait: at least that
-                delay = max(delay, timedelta(seconds=retry_after))
-            retry_at = self.clock() + delay
-        self.delivery.delivery_failed(item.id or 0, error=error, retry_at=retry_at)
+        if item.kind == "publish":
+            if retryable and item.attempts < self.max_attempts:
+                delay = backoff(item.attempts, base=self.base_delay, cap=self.max_delay)
+                if retry_after is not None:  # the site said how long to wait: at least that
+                    delay = max(delay, timedelta(seconds=retry_after))
+                retry_at = now + delay
+        elif retryable and now - _retrying_since(item) < self.message_retry_for:
+            cap = self.message_max_delay
+            retry_at = now + backoff(item.attempts, base=self.base_delay, cap=cap)
+        self.delivery.delivery_failed(item.id or 0, error=error, retry_at=retry_at, cause=cause)
 
     def _retry_at(self, item: OutboxItem, error: str, seconds: float) -> None:
         """Wait as the channel asked, without using up one of the item's attempts."""
@@ -245,6 +303,24 @@ class OutboxDispatcher:
 
     def _postpone(self, item: OutboxItem) -> None:
         self.delivery.postpone(item.id or 0)
+
+
+def _retrying_since(item: OutboxItem) -> datetime:
+    """When the item's window of retries began: its creation, or an operator's re-send."""
+    resent = item.result.get("resent_at")
+    return max(item.created_at, datetime.fromisoformat(resent)) if resent else item.created_at
+
+
+async def _first_of(stop: asyncio.Event, wake: asyncio.Event | None, *, timeout: float) -> None:
+    """Wait until ``stop`` or ``wake`` is set, or ``timeout`` seconds pass."""
+    waits = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waits.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiting in waits:
+            waiting.cancel()
 
 
 def _by_lane(items: list[OutboxItem]) -> dict[repo.Lane, list[OutboxItem]]:

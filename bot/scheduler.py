@@ -10,10 +10,12 @@ guarded update in the transaction that writes its messages, so even two sweepers
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
 import uuid
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +33,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
+REPORTS_KEPT = 100
 WAKE_JOB, SWEEP_JOB = "wake", "sweep"
 MAX_ROUNDS = 5
 """Sweeps one wake-up may run back to back while more keeps falling due."""
@@ -67,7 +70,8 @@ class AlarmClock:
         self.scheduler: AsyncIOScheduler | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.leading = False
-        self.reports: list[SweepReport] = []
+        self.reports: deque[SweepReport] = deque(maxlen=REPORTS_KEPT)
+        """The latest sweeps' reports (for tests and the health check), bounded."""
         self._wake_at: datetime | None = None
         self._lock = asyncio.Lock()
         self._generation = 0
@@ -86,7 +90,7 @@ class AlarmClock:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
         )
         self.scheduler.add_job(
-            self.tick,
+            self._job,
             IntervalTrigger(seconds=self.sweep_every.total_seconds(), timezone=UTC),
             id=SWEEP_JOB,
             next_run_time=datetime.now(UTC),
@@ -105,6 +109,12 @@ class AlarmClock:
             self.leading = False
 
     # -- waking -------------------------------------------------------------------------------
+
+    async def _job(self) -> None:
+        """A wake-up as APScheduler runs it: one cut short when Warta stops is not an error
+        (what it would have sent is still due, and the next start sends it)."""
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.tick()
 
     async def tick(self) -> None:
         """One wake-up: renew (or win) the lease, sweep if leader, set the next wake-up.
@@ -178,7 +188,7 @@ class AlarmClock:
         run_at = datetime.now(UTC) + timedelta(seconds=delay)
         self._wake_at = at
         self.scheduler.add_job(
-            self.tick,
+            self._job,
             DateTrigger(run_date=run_at, timezone=UTC),
             id=WAKE_JOB,
             replace_existing=True,

@@ -134,9 +134,12 @@ class Delivery:
             desk.cards.enqueue(session, story, now)
             return told
 
-    def delivery_failed(self, item_id: int, *, error: str, retry_at: datetime | None) -> None:
+    def delivery_failed(
+        self, item_id: int, *, error: str, retry_at: datetime | None, cause: str | None = None
+    ) -> None:
         """Record a failed attempt: retried later, or given up (a message is dead-lettered, a
-        publish job failed and reported to the chat)."""
+        publish job failed and reported to the chat). ``cause`` names the kind of failure
+        (a publish target unreachable, a certificate invalid …) for the people told."""
         desk = self.desk
         with desk.db.transaction() as session:
             now = desk.clock()
@@ -150,11 +153,19 @@ class Delivery:
                     item,
                     ItemEvent.RETRY_LATER,
                     now=now,
+                    result={"cause": cause},
                     last_error=error[:2000],
                     next_attempt_at=retry_at,
                 )
             else:
-                repo.move_item(session, item, ItemEvent.GIVE_UP, now=now, last_error=error[:2000])
+                repo.move_item(
+                    session,
+                    item,
+                    ItemEvent.GIVE_UP,
+                    now=now,
+                    result={"cause": cause},
+                    last_error=error[:2000],
+                )
             if item.kind == "publish" and item.story_id:
                 story = session.get(Story, item.story_id)
                 assert story is not None
@@ -167,6 +178,7 @@ class Delivery:
                         now=now,
                         target=item.target,
                         error=error,
+                        cause=cause,
                     )
 
     def postpone(

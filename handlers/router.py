@@ -52,8 +52,12 @@ def route(turn: Turn) -> None:
     if "foreign_chat" in msg.notes:
         turn.outcome = "foreign_chat"  # a group that is not the desk's: kept, not answered
         return
+    if "other_bot" in msg.notes:
+        turn.outcome = "other_bot"  # /bantuan@SomeOtherBot: for another bot in the group
+        return
     if "forged_button" in msg.notes:
         turn.outcome = "forged_button"
+        turn.record_refusal("forged_button")
         turn.answer("button_invalid")
         return
     match = _COMMAND.match(msg.text.strip())
@@ -69,6 +73,7 @@ def route(turn: Turn) -> None:
             )
             return
         if turn.person is None and command.name not in ("help", "whoami"):
+            turn.record_refusal(f"unregistered:{command.name}")
             _not_registered(turn)
             return
         if turn.person and not _allowed(turn, command):
@@ -84,6 +89,7 @@ def route(turn: Turn) -> None:
     if is_agenda_import(turn):
         if not turn.person.roles & PLANNERS:
             turn.outcome = "not_allowed"
+            turn.record_refusal("role:agenda_import")
             turn.reply("agenda_planners_only")
             return
         import_agenda_file(turn)
@@ -125,11 +131,13 @@ def _allowed(turn: Turn, command: Command) -> bool:
     roles = turn.person.roles
     if command.event is None and not command.visible_to(roles):
         turn.outcome = "not_allowed"
+        turn.record_refusal(f"role:{command.name}")
         turn.reply("command_not_allowed", command=command, roles=command.allowed_roles())
         return False
     sub = command.subcommand_of(turn.args)
     if sub is not None and not roles & sub.roles:
         turn.outcome = "not_allowed"
+        turn.record_refusal(f"role:{command.name}")
         turn.reply(sub.refusal, command=command)
         return False
     return True

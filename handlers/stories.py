@@ -9,6 +9,7 @@ import re
 from handlers.coverage import link_submission, strip_named_item
 from handlers.turn import Turn
 from storage import repo
+from storage.media import FILENAME_PREFIXES, safe_filename
 from storage.models import Story
 from workflow.lifecycle import Decision, Refusal, Role, StoryEvent, StoryState, decide
 
@@ -68,6 +69,7 @@ def story_from_args(turn: Turn, usage: str) -> tuple[Story, str] | None:
 
 def refuse(turn: Turn, story: Story | None, refusal: Refusal) -> None:
     turn.outcome = f"refused:{refusal.code.value}"
+    turn.record_refusal(f"{refusal.code.value}:{refusal.event.value}", story=story)
     holder_id = refusal.holder_id or (story.holder_id if story else None)
     holder = turn.desk.people.get(holder_id)
     next_commands = [
@@ -133,8 +135,12 @@ def apply(turn: Turn, story: Story, decision: Decision, *, reason: str | None = 
 
 
 def attach_media(turn: Turn, story: Story) -> tuple[int, list[dict[str, object]]]:
-    """Attach the message's accepted files to the story; return how many, and the refused ones."""
+    """Attach the message's accepted files to the story; return how many, and the refused ones.
+
+    Each file is named by its place in the story (foto-3.jpg), so the photos of an album or
+    of later messages never share a name downstream."""
     added, refused = 0, []
+    already = len(repo.media_of(turn.session, story.id or 0))
     for entry in turn.media:
         if entry.get("kind") == "agenda_file":
             continue  # a spreadsheet or calendar beside coverage is not part of the story
@@ -152,7 +158,12 @@ def attach_media(turn: Turn, story: Story) -> tuple[int, list[dict[str, object]]
             mime=str(entry["mime"]),
             size=int(entry["size"]),
             stored_path=str(entry["path"]),
-            filename=entry.get("filename"),
+            filename=safe_filename(
+                None,
+                mime=str(entry["mime"]),
+                index=already + added + 1,
+                prefix=FILENAME_PREFIXES.get(str(entry["kind"]), "berkas"),
+            ),
             caption=entry.get("caption"),
             now=turn.now,
         )

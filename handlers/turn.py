@@ -57,6 +57,25 @@ class Turn:
         if story.id is not None:
             self.touched[story.id] = story
 
+    def record_refusal(self, code: str, *, story: Story | None = None) -> None:
+        """Write to the audit trail who tried what and was refused (a command not theirs, a
+        forged button), so that attempts can be seen later."""
+        repo.audit(
+            self.session,
+            story_id=story.id if story else None,
+            actor_id=self.person.id if self.person else None,
+            event="refused" if code != "forged_button" else "forged_button",
+            now=self.now,
+            reason=code,
+            detail={
+                "channel": self.msg.channel,
+                "sender": self.msg.sender,
+                "chat": self.msg.chat_id,
+                "text": self.msg.text[:200],
+                "button": self.msg.callback_id is not None,
+            },
+        )
+
     def answer(self, name: str, **values: Any) -> None:
         """Answer a pressed button with a short notice (shown on the presser's screen)."""
         if self.msg.callback_id is None or self.answered:

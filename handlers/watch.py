@@ -208,9 +208,21 @@ class Watch:
             report.folded += 1
         else:
             first = None
+            about = f"sla:{entry.clock.id}:"
+            if entry.alarm.point == BREACH:
+                # Reminders of this deadline not yet delivered (a channel was down) no longer
+                # matter: the breach notice says more.
+                story_id = entry.story.id if entry.story else None
+                clocks_done = repo.supersede_messages(
+                    session, story_id=story_id, about_prefix=about, now=now
+                )
+                if clocks_done:
+                    log.info("%d undelivered reminder(s) gave way to a breach", clocks_done)
             for delivery in deliveries:
                 values = self._values(entry, delivery, late=late)
-                outbox_id = self._send(session, delivery, now, **values)
+                outbox_id = self._send(
+                    session, delivery, now, about=about + str(entry.alarm.point), **values
+                )
                 first = first or outbox_id
                 report.outbox_ids.append(outbox_id)
             clocks.note_outbox(session, alarm_id, first)
@@ -310,7 +322,15 @@ class Watch:
             return None
         return Delivery(channel, person.addresses[channel], template, person.locale, person)
 
-    def _send(self, session: Session, delivery: Delivery, now: datetime, **values: Any) -> int:
+    def _send(
+        self,
+        session: Session,
+        delivery: Delivery,
+        now: datetime,
+        *,
+        about: str | None = None,
+        **values: Any,
+    ) -> int:
         renderer = self.desk.renderer
         text = renderer.render(
             delivery.template,
@@ -327,6 +347,7 @@ class Watch:
             text=text,
             now=now,
             story_id=story.id if isinstance(story, Story) else None,
+            about=about,
         )
 
     # -- the daily digest ---------------------------------------------------------------------

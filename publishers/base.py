@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
@@ -54,14 +55,62 @@ class PublishResult:
     remote_id: str | None = None
 
 
-class PublishError(Exception):
-    """A target said no; ``retryable`` tells the dispatcher whether trying again can help, and
-    ``retry_after`` (seconds) how long the site asked it to wait (HTTP 429 Retry-After)."""
+class PublishCause(StrEnum):
+    """Why a publish failed, in words the chat templates translate (``publish_cause``)."""
 
-    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    UNREACHABLE = "unreachable"
+    """No connection: refused, DNS, network down. Retryable."""
+    CERTIFICATE = "certificate"
+    """The site's HTTPS certificate does not verify. Final: it will not fix itself."""
+    CREDENTIALS = "credentials"
+    """The user name or the password/secret was rejected."""
+    ADDRESS = "address"
+    """The configured URL is wrong: not the site root, not a WordPress, a redirect."""
+    PERMISSION = "permission"
+    """The account may not do what publishing needs (create categories, upload, publish)."""
+    SITE_ERROR = "site_error"
+    """The site itself failed (5xx, database down) or asked to slow down. Retryable."""
+    REJECTED = "rejected"
+    """The site refused the content (4xx): too large, invalid, the post was deleted."""
+    IMAGE = "image"
+    """A photo cannot be decoded (not an image, a decompression bomb). Final."""
+    TIMEOUT = "timeout"
+    """The site did not answer in time. Retryable."""
+
+
+class PublishError(Exception):
+    """A target said no; ``retryable`` tells the dispatcher whether trying again can help,
+    ``retry_after`` (seconds) how long the site asked it to wait (HTTP 429 Retry-After), and
+    ``cause`` what kind of problem it is (``None``: none of the known kinds).
+
+    The message is a short technical detail (at most a few hundred characters, never a page
+    of HTML); the people in the chat are told the cause in their language and then this."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        cause: PublishCause | None = None,
+    ) -> None:
         super().__init__(message)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.cause = cause
+
+
+class UploadMemory(Protocol):
+    """Which photos a target already has, by the sha256 of the photo file, so that a retry,
+    a correction or a resume after a crash uploads none of them twice."""
+
+    def known(self, target: str, sha256: str) -> tuple[str, str | None] | None:
+        """The ``(remote_id, url)`` the photo got on ``target``, or None."""
+        ...
+
+    def remember(self, target: str, sha256: str, remote_id: str, url: str | None) -> None:
+        """Note (or replace) the upload of the photo ``sha256`` to ``target``."""
+        ...
 
 
 class Publisher(Protocol):

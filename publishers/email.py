@@ -7,11 +7,14 @@ import html
 import logging
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import format_datetime
 
-from publishers.base import Article, PublishError, PublishResult
-from publishers.images import PhotoTooLargeError, prepare_photo, renamed_for
+from publishers.base import Article, PublishCause, PublishError, PublishResult
+from publishers.failures import certificate_problem, connection_reason, trim
+from publishers.images import prepare_for_target, renamed_for
 from publishers.sanitize import article_body_html, article_body_text
 
 log = logging.getLogger(__name__)
@@ -76,19 +79,13 @@ class EmailPublisher:
         message.set_content(_text(article))
         message.add_alternative(_html(article), subtype="html")
         for index, photo in enumerate(article.photos, start=1):
-            try:
-                data, mime = prepare_photo(
-                    photo.path, max_bytes=self.max_photo_bytes, max_side=self.max_photo_side
-                )
-            except PhotoTooLargeError:
-                raise PublishError(
-                    f"{self.name}: photo {index} cannot be made small enough to send",
-                    retryable=False,
-                ) from None
-            except OSError as error:
-                raise PublishError(
-                    f"{self.name}: cannot read photo {index}: {error}", retryable=False
-                ) from None
+            data, mime = prepare_for_target(
+                photo.path,
+                index=index,
+                max_bytes=self.max_photo_bytes,
+                max_side=self.max_photo_side,
+                where=self.name,
+            )
             maintype, subtype = mime.split("/")
             message.add_attachment(
                 data,
@@ -99,13 +96,8 @@ class EmailPublisher:
         return message
 
     def _send(self, message: EmailMessage) -> None:
-        where = f"{self.host}:{self.port}"
         try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.username:
-                    smtp.login(self.username, self.password or "")
+            with self.session() as smtp:
                 refused = smtp.send_message(message, from_addr=self.sender, to_addrs=self.to)
         except smtplib.SMTPRecipientsRefused as error:
             codes = [code for code, _text in error.recipients.values()]
@@ -113,28 +105,72 @@ class EmailPublisher:
                 f"{address}: {code} {_decode(text)}"
                 for address, (code, text) in error.recipients.items()
             )
+            retryable = all(400 <= code < 500 for code in codes)
             raise PublishError(
-                f"{self.name}: every recipient was refused: {detail}",
-                retryable=all(400 <= code < 500 for code in codes),
-            ) from None
-        except smtplib.SMTPResponseException as error:
-            raise PublishError(
-                f"{self.name}: the mail server at {where} answered "
-                f"{error.smtp_code} {_decode(error.smtp_error)}",
-                retryable=400 <= error.smtp_code < 500,
-            ) from None
-        except smtplib.SMTPNotSupportedError as error:
-            raise PublishError(f"{self.name}: {where}: {error}", retryable=False) from None
-        except (smtplib.SMTPException, OSError) as error:
-            # SMTPServerDisconnected, connection refused, timeouts, TLS handshake failures.
-            raise PublishError(
-                f"{self.name}: cannot talk to the mail server at {where}: "
-                f"{error or type(error).__name__}",
-                retryable=True,
+                trim(f"{self.name}: every recipient was refused: {detail}", 300),
+                retryable=retryable,
+                cause=PublishCause.SITE_ERROR if retryable else PublishCause.REJECTED,
             ) from None
         if refused:
             # Sent to the others: resending would double their copy, so only report it.
             log.warning("%s: some recipients were refused: %s", self.name, sorted(refused))
+
+    @contextmanager
+    def session(self) -> Iterator[smtplib.SMTP]:
+        """An SMTP session greeted (EHLO), secured (STARTTLS) and logged in as configured, and
+        closed after; every failure but a refused recipient is a ``PublishError`` with its
+        cause. The live check opens one and sends nothing."""
+        where = f"{self.host}:{self.port}"
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.ehlo()
+                if self.starttls:
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+                if self.username:
+                    smtp.login(self.username, self.password or "")
+                yield smtp
+        except smtplib.SMTPRecipientsRefused:
+            raise
+        except smtplib.SMTPAuthenticationError as error:
+            raise PublishError(
+                f"{self.name}: the mail server at {where} refused the login of "
+                f"{self.username}: {error.smtp_code} {trim(_decode(error.smtp_error), 120)}",
+                retryable=400 <= error.smtp_code < 500,
+                cause=PublishCause.CREDENTIALS,
+            ) from None
+        except smtplib.SMTPResponseException as error:
+            temporary = 400 <= error.smtp_code < 500
+            raise PublishError(
+                f"{self.name}: the mail server at {where} answered "
+                f"{error.smtp_code} {trim(_decode(error.smtp_error), 150)}",
+                retryable=temporary,
+                cause=PublishCause.SITE_ERROR if temporary else PublishCause.REJECTED,
+            ) from None
+        except smtplib.SMTPNotSupportedError as error:
+            # STARTTLS or AUTH not offered: the wrong port, or a server set up otherwise.
+            raise PublishError(
+                f"{self.name}: {where}: {error}; check the port and the starttls setting",
+                retryable=False,
+                cause=PublishCause.ADDRESS,
+            ) from None
+        except (smtplib.SMTPException, OSError) as error:
+            # SMTPServerDisconnected, connection refused, timeouts, TLS handshake failures.
+            bad_certificate = certificate_problem(error)
+            if bad_certificate is not None:
+                raise PublishError(
+                    f"{self.name}: the TLS certificate of {self.host} is not valid: "
+                    f"{bad_certificate.verify_message or bad_certificate.reason}",
+                    retryable=False,
+                    cause=PublishCause.CERTIFICATE,
+                ) from None
+            timed_out = isinstance(error, TimeoutError)
+            raise PublishError(
+                f"{self.name}: cannot talk to the mail server at {where}: "
+                f"{connection_reason(error)}",
+                retryable=True,
+                cause=PublishCause.TIMEOUT if timed_out else PublishCause.UNREACHABLE,
+            ) from None
 
 
 def _decode(text: bytes | str) -> str:

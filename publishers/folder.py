@@ -7,9 +7,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from publishers.base import Article, PublishError, PublishResult
+from publishers.base import Article, PublishCause, PublishError, PublishResult
 from publishers.format import render_article_html
-from publishers.images import PhotoTooLargeError, prepare_photo, renamed_for
+from publishers.images import prepare_for_target, renamed_for
 
 
 class FolderPublisher:
@@ -38,7 +38,9 @@ class FolderPublisher:
             names: list[str] = []
             for index, photo in enumerate(article.photos, start=1):
                 # Published copies are upright and carry no EXIF/GPS (where a photo was taken).
-                data, mime = prepare_photo(photo.path, max_bytes=self.max_photo_bytes)
+                data, mime = prepare_for_target(
+                    photo.path, index=index, max_bytes=self.max_photo_bytes, where=self.name
+                )
                 name = renamed_for(f"foto-{index}{photo.path.suffix}", mime)
                 (folder / name).write_bytes(data)
                 names.append(name)
@@ -47,11 +49,12 @@ class FolderPublisher:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 out.write(page)
             os.replace(temporary, folder / "index.html")
-        except PhotoTooLargeError as error:
-            raise PublishError(str(error), retryable=False) from None
         except OSError as error:
+            # Retryable: a full disk or a wrong owner is fixed on the machine, then it works.
             raise PublishError(
-                f"cannot write to {folder}: {error.strerror}", retryable=True
+                f"cannot write to {folder}: {error.strerror}",
+                retryable=True,
+                cause=PublishCause.PERMISSION if isinstance(error, PermissionError) else None,
             ) from None
         link = (
             f"{self.base_url}{article.slug}/" if self.base_url else (folder / "index.html").as_uri()

@@ -22,18 +22,19 @@ import httpx
 from publishers.base import (
     Article,
     ArticlePhoto,
+    PublishCause,
     PublishError,
     PublishResult,
     retry_after_seconds,
 )
-from publishers.images import PhotoTooLargeError, prepare_photo, renamed_for
+from publishers.failures import short_reason, transport_failure
+from publishers.images import prepare_for_target, renamed_for
 from publishers.sanitize import article_body_html, article_body_text
 
 SIGNATURE_HEADER = "X-Warta-Signature"
 TIMESTAMP_HEADER = "X-Warta-Timestamp"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 USER_AGENT = "Warta-Webhook/1"
-_ERROR_TEXT_LIMIT = 300
 
 
 def sign(body: bytes, secret: str) -> str:
@@ -130,17 +131,15 @@ class WebhookPublisher:
                 timeout=self.timeout, transport=self.transport, follow_redirects=False
             ) as client:
                 response = await client.post(self.url, content=body, headers=headers)
-        except httpx.TimeoutException:
-            raise PublishError(
-                f"{self.name}: no answer from the webhook within {self.timeout:g} s",
-                retryable=True,
-            ) from None
-        except httpx.HTTPError as error:
-            raise PublishError(
-                f"{self.name}: cannot reach the webhook: {error or type(error).__name__}",
-                retryable=True,
+        except httpx.TransportError as error:
+            raise transport_failure(
+                error, self.host, where=f"{self.name} (webhook)", timeout=self.timeout
             ) from None
         return self._result(response, article, remote_id)
+
+    @property
+    def host(self) -> str:
+        return httpx.URL(self.url).host
 
     async def _photo(self, article: Article, index: int, photo: ArticlePhoto) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -149,22 +148,14 @@ class WebhookPublisher:
             "mime": photo.mime,
         }
         if self.inline_photos:
-            try:
-                data, mime = await asyncio.to_thread(
-                    prepare_photo,
-                    photo.path,
-                    max_bytes=self.max_photo_bytes,
-                    max_side=self.max_photo_side,
-                )
-            except PhotoTooLargeError:
-                raise PublishError(
-                    f"{self.name}: photo {index} cannot be made small enough to send",
-                    retryable=False,
-                ) from None
-            except OSError as error:
-                raise PublishError(
-                    f"{self.name}: cannot read photo {index}: {error}", retryable=False
-                ) from None
+            data, mime = await asyncio.to_thread(
+                prepare_for_target,
+                photo.path,
+                index=index,
+                max_bytes=self.max_photo_bytes,
+                max_side=self.max_photo_side,
+                where=self.name,
+            )
             entry["mime"] = mime
             entry["filename"] = renamed_for(photo.filename or photo.path.name, mime)
             entry["data_base64"] = base64.b64encode(data).decode("ascii")
@@ -193,11 +184,38 @@ class WebhookPublisher:
                 if new_id is not None
                 else remote_id or f"warta:{article.story_number}",
             )
-        text = _trimmed(response.text)
-        detail = f"{self.name}: the webhook answered {status}" + (f": {text}" if text else "")
-        if status == 429 or status == 408 or status >= 500:
-            raise PublishError(detail, retryable=True, retry_after=_retry_after(response))
-        raise PublishError(detail, retryable=False)
+        raise answer_failure(response, where=f"{self.name}: the webhook")
+
+
+def answer_failure(response: httpx.Response, *, where: str) -> PublishError:
+    """A webhook's error answer as a ``PublishError``: 429, 408 and 5xx can pass; a 401 or
+    403 is a signature (secret) the receiver does not accept; a 404 or a redirect, a wrong
+    url. The detail is the answer's gist, never a whole error page."""
+    status = response.status_code
+    detail = f"{where} answered {short_reason(response)}"
+    if status == 429:
+        return PublishError(
+            detail,
+            retryable=True,
+            retry_after=_retry_after(response),
+            cause=PublishCause.SITE_ERROR,
+        )
+    if status == 408:
+        return PublishError(detail, retryable=True, cause=PublishCause.TIMEOUT)
+    if status >= 500:
+        return PublishError(
+            detail,
+            retryable=True,
+            retry_after=_retry_after(response),
+            cause=PublishCause.SITE_ERROR,
+        )
+    if status in (401, 403):
+        return PublishError(detail, retryable=False, cause=PublishCause.CREDENTIALS)
+    if status in (404, 405, 410) or 300 <= status < 400:
+        location = response.headers.get("location")
+        moved = f" (to {location})" if location and 300 <= status < 400 else ""
+        return PublishError(detail + moved, retryable=False, cause=PublishCause.ADDRESS)
+    return PublishError(detail, retryable=False, cause=PublishCause.REJECTED)
 
 
 def _iso(moment: datetime) -> str:
@@ -210,11 +228,6 @@ def _json_object(response: httpx.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _trimmed(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _ERROR_TEXT_LIMIT else text[: _ERROR_TEXT_LIMIT - 1] + "…"
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,13 @@ from sqlalchemy.engine import URL, make_url
 from sqlmodel import Session
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+OUTBOX_WRITTEN = "warta.outbox_written"
+"""Set in a session's ``info`` by whatever queues an outbox item in its transaction."""
+SQLITE_SYNCHRONOUS = "FULL"
+"""A message Warta has answered must survive a power cut. In WAL mode NORMAL syncs only at
+checkpoints, so the last commits (and the replies already sent for them) can vanish when the
+power goes; FULL syncs the WAL at every commit, before the reply leaves the outbox. The cost
+is measured by bench/durability.py."""
 
 
 def normalise_url(url: str) -> URL:
@@ -46,7 +53,7 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -62,6 +69,8 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = make_engine(url)
+        self.after_outbox_commit: list[Callable[[], None]] = []
+        """Called after a transaction that queued outbox items commits (the dispatcher wakes)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,8 +79,12 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
-            yield session
+        with Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+            if session.info.pop(OUTBOX_WRITTEN, False):
+                for listener in self.after_outbox_commit:
+                    listener()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -182,6 +182,9 @@ class InboxMessage(SQLModel, table=True):
     received_at: datetime = utc_column()
     processed_at: datetime | None = utc_column(nullable=True)
     outcome: str | None = Field(default=None, max_length=64)
+    attempts: int = 0
+    """How often handling this message failed (it is set aside after a few)."""
+    last_error: str | None = text_column(nullable=True)
 
 
 class OutboxItem(SQLModel, table=True):
@@ -203,6 +206,8 @@ class OutboxItem(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime = utc_column()
     claimed_until: datetime | None = utc_column(nullable=True)
+    claimed_by: str | None = Field(default=None, max_length=64)
+    """The instance working on the item; its claim ends when that instance stops renewing."""
     created_at: datetime = utc_column()
     done_at: datetime | None = utc_column(nullable=True)
     last_error: str | None = text_column(nullable=True)
@@ -296,6 +301,21 @@ class Lease(SQLModel, table=True):
     epoch: int = 1
     acquired_at: datetime = utc_column()
     expires_at: datetime = utc_column()
+
+
+class PublishedMedia(SQLModel, table=True):
+    """A photo already uploaded to a target (by its content), so no retry or correction
+    uploads it twice."""
+
+    __tablename__ = "published_media"
+    __table_args__ = (UniqueConstraint("target", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target: str = Field(max_length=64)
+    sha256: str = Field(max_length=64)
+    remote_id: str = Field(max_length=200)
+    url: str | None = text_column(nullable=True)
+    created_at: datetime = utc_column()
 
 
 class DailyRun(SQLModel, table=True):

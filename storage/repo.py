@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, update
+from sqlalchemy import bindparam, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from storage import clocks
+from storage.db import OUTBOX_WRITTEN
 from storage.models import (
     AuditEvent,
     ChecklistMark,
@@ -70,26 +71,59 @@ class PersonRecord:
 
 
 def sync_people(session: Session, people: Iterable[Any]) -> None:
-    """Mirror the configured people (key, name, roles, identities) into the tables."""
+    """Mirror the configured people (key, name, roles, identities) into the tables.
+
+    Several instances may start at once: on PostgreSQL a transaction-scoped advisory lock
+    makes them take turns (SQLite's immediate transactions already do), and only what
+    differs is written, so a second instance finds nothing to change.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PEOPLE_LOCK})
     wanted = {person.key: person for person in people}
     existing = {row.key: row for row in session.exec(select(Person))}
     for key, row in existing.items():
-        if key not in wanted:
+        if key not in wanted and row.active:
             row.active = False
+            session.add(row)
     session.flush()
+    roles_now: dict[int, set[str]] = {}
+    for person_id, role in session.exec(select(PersonRole.person_id, PersonRole.role)):
+        roles_now.setdefault(person_id, set()).add(role)
+    identities_now: dict[int, dict[str, Identity]] = {}
+    for identity in session.exec(select(Identity)):
+        identities_now.setdefault(identity.person_id, {})[identity.channel] = identity
     for key, config in wanted.items():
         row = existing.get(key) or Person(key=key, name=config.name)
-        row.name, row.active, row.locale = config.name, True, config.locale
-        session.add(row)
+        if (row.name, row.active, row.locale) != (config.name, True, config.locale):
+            row.name, row.active, row.locale = config.name, True, config.locale
+            session.add(row)
+        if row.id is None:
+            session.add(row)
+            session.flush()
+        assert row.id is not None
+        wanted_roles = {role.value for role in config.roles}
+        have_roles = roles_now.get(row.id, set())
+        for role in have_roles - wanted_roles:
+            session.execute(
+                PersonRole.__table__.delete().where(
+                    PersonRole.person_id == row.id, PersonRole.role == role
+                )
+            )
+        for role in sorted(wanted_roles - have_roles):
+            session.add(PersonRole(person_id=row.id, role=role))
+        wanted_addresses = _addresses(config)
+        have = identities_now.get(row.id, {})
+        for channel, identity in have.items():
+            if wanted_addresses.get(channel) != identity.address:
+                session.delete(identity)
         session.flush()
-        session.execute(PersonRole.__table__.delete().where(PersonRole.person_id == row.id))
-        session.execute(Identity.__table__.delete().where(Identity.person_id == row.id))
-        session.flush()
-        for role in dict.fromkeys(config.roles):
-            session.add(PersonRole(person_id=row.id, role=role.value))
-        for channel, address in _addresses(config).items():
-            session.add(Identity(person_id=row.id, channel=channel, address=address))
+        for channel, address in wanted_addresses.items():
+            if channel not in have or have[channel].address != address:
+                session.add(Identity(person_id=row.id, channel=channel, address=address))
     session.flush()
+
+
+PEOPLE_LOCK = 0x57415254  # "WART": the advisory lock of the people's mirror
 
 
 def _addresses(config: Any) -> dict[str, str]:
@@ -232,6 +266,24 @@ def finish_inbound(session: Session, inbox_id: int, *, outcome: str, now: dateti
     _core(session, _FINISH_INBOUND, {"inbox_id": inbox_id, "processed_at": now, "outcome": outcome})
 
 
+def set_aside_inbound(session: Session, inbox_id: int, *, error: str, now: datetime) -> None:
+    """Mark a message whose handling failed: kept, with its reason, for ``warta inbox``."""
+    row = session.get(InboxMessage, inbox_id)
+    assert row is not None
+    row.processed_at, row.outcome = now, "set_aside"
+    row.attempts += 1
+    row.last_error = error[:2000]
+    session.add(row)
+
+
+def set_aside_inbox(session: Session, inbox_ids: list[int] | None = None) -> Sequence[InboxMessage]:
+    """Messages set aside after their handling failed (all, or those named), oldest first."""
+    query = select(InboxMessage).where(InboxMessage.outcome == "set_aside")
+    if inbox_ids is not None:
+        query = query.where(col(InboxMessage.id).in_(inbox_ids))
+    return session.exec(query.order_by(col(InboxMessage.id))).all()
+
+
 def pending_album_parts(
     session: Session,
 ) -> dict[tuple[str, str, str], list[InboxMessage]]:
@@ -311,9 +363,17 @@ def enqueue_message(
     inbox_id: int | None = None,
     reply_to: str | None = None,
     buttons: list[dict[str, Any]] | None = None,
+    about: str | None = None,
 ) -> int:
     """Queue a message for delivery after commit (with answer buttons when given); returns
-    the outbox id."""
+    the outbox id. ``about`` names what it is about (``sla:<clock>:<point>``), so that a later
+    message can supersede it while it is still unsent."""
+    session.info[OUTBOX_WRITTEN] = True
+    payload: dict[str, Any] = {}
+    if buttons:
+        payload["buttons"] = buttons
+    if about:
+        payload["about"] = about
     return int(
         _core(
             session,
@@ -326,7 +386,7 @@ def enqueue_message(
                 "story_id": story_id,
                 "inbox_id": inbox_id,
                 "reply_to": reply_to,
-                "payload": {"buttons": buttons} if buttons else {},
+                "payload": payload,
                 "result": {},
                 "status": ItemState.PENDING.value,
                 "attempts": 0,
@@ -335,6 +395,23 @@ def enqueue_message(
             },
         ).scalar_one()
     )
+
+
+def supersede_messages(
+    session: Session, *, story_id: int | None, about_prefix: str, now: datetime
+) -> int:
+    """Mark unsent messages about ``about_prefix…`` superseded (they no longer matter)."""
+    query = select(OutboxItem).where(
+        OutboxItem.kind == "message",
+        col(OutboxItem.status).in_((ItemState.PENDING, ItemState.RETRYING, ItemState.DEAD)),
+    )
+    if story_id is not None:
+        query = query.where(OutboxItem.story_id == story_id)
+    done = 0
+    for item in session.exec(query):
+        if str(item.payload.get("about", "")).startswith(about_prefix):
+            done += move_item(session, item, ItemEvent.SUPERSEDE, now=now)
+    return done
 
 
 def enqueue_item(
@@ -349,6 +426,7 @@ def enqueue_item(
     inbox_id: int | None = None,
 ) -> int:
     """Queue any other outbound item (a card, a button answer) for the dispatcher."""
+    session.info[OUTBOX_WRITTEN] = True
     item = OutboxItem(
         kind=kind,
         channel=channel,
@@ -399,6 +477,8 @@ def move_item(
     if target is None:
         return False
     item.status = target.value
+    if target is ItemState.PENDING:
+        session.info[OUTBOX_WRITTEN] = True
     if target not in UNFINISHED:
         item.done_at, item.claimed_until = now, None
     elif target is not ItemState.IN_PROGRESS:
@@ -472,6 +552,7 @@ def known_remote_id(session: Session, story_id: int, target: str) -> str | None:
 def enqueue_publish(
     session: Session, *, story_id: int, target: str, publish_round: int, now: datetime
 ) -> OutboxItem:
+    session.info[OUTBOX_WRITTEN] = True
     item = OutboxItem(
         kind="publish",
         target=target,
@@ -506,6 +587,7 @@ def claim_due(
     limit: int,
     busy: frozenset[Lane] = frozenset(),
     per_lane: int = 10,
+    instance: str | None = None,
 ) -> list[OutboxItem]:
     """Take due items for this worker, oldest first, keeping each chat's order.
 
@@ -543,6 +625,7 @@ def claim_due(
             .values(
                 status=lifecycle_of(item.kind).next(item.status, ItemEvent.CLAIM),
                 claimed_until=now + lease,
+                claimed_by=instance,
                 attempts=item.attempts + 1,
             )
             .execution_options(synchronize_session=False)
@@ -556,6 +639,20 @@ def claim_due(
         if len(claimed) >= limit:
             break
     return claimed
+
+
+def renew_claims(session: Session, *, instance: str, until: datetime) -> int:
+    """Extend the claims ``instance`` holds on items it is still working on."""
+    result = session.execute(
+        update(OutboxItem)
+        .where(
+            col(OutboxItem.claimed_by) == instance,
+            col(OutboxItem.status) == ItemState.IN_PROGRESS,
+        )
+        .values(claimed_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def publish_round_items(session: Session, story_id: int, publish_round: int) -> list[OutboxItem]:

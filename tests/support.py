@@ -50,6 +50,20 @@ def desk_settings(db_url: str, folder: Path, **overrides: Any) -> Settings:
     return Settings.model_validate(raw)
 
 
+class StepTime:
+    """The rate limiter's clock: a wait moves it on at once, so nothing sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def clock(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        await asyncio.sleep(0)  # let other tasks run, as a real wait would
+
+
 class FakeClock:
     """A clock tests move by hand (08.00 WIB on a Wednesday)."""
 

@@ -254,16 +254,47 @@ def test_failed_send_is_retried_with_backoff_then_dead_lettered(sqlite_url: str,
     asyncio.run(warta.dispatcher.drain())
     assert len(flaky.said) == 1
 
-    flaky.failures = 100
+    flaky.failures = 10_000
     warta.intake.receive(Chat(warta, flaky, clock).message("rina", "/daftar", message_id="x2"))
-    for _ in range(warta.dispatcher.max_attempts + 1):
+    # A chat message is not given up after a few attempts: a channel down for a day loses
+    # nothing, and it is tried at least every few minutes so it leaves soon after.
+    statuses = []
+    for _hour in range(47):
         asyncio.run(warta.dispatcher.drain())
+        with warta.db.transaction() as session:
+            item = session.exec(select(OutboxItem).order_by(OutboxItem.id.desc())).first()
+            statuses.append(item.status)
+            assert item.next_attempt_at - clock() <= timedelta(minutes=5)
         clock.advance(hours=1)
+    assert set(statuses) == {"retrying"}
+    clock.advance(hours=2)  # past message_retry_for (2 days)
+    asyncio.run(warta.dispatcher.drain())
     with warta.db.transaction() as session:
         statuses = [
             item.status for item in session.exec(select(OutboxItem).order_by(OutboxItem.id))
         ]
     assert statuses == ["sent", "dead"]
+    warta.close()
+
+
+def test_a_chat_message_held_up_for_a_day_is_delivered_when_the_channel_returns(
+    sqlite_url: str, tmp_path: Path
+):
+    clock = FakeClock()
+    flaky = FlakyMessenger(failures=10_000)
+    warta = build(desk_settings(sqlite_url, tmp_path), channels={"local": flaky}, clock=clock)
+    chat = Chat(warta, flaky, clock)
+    for index, text in enumerate(("/daftar", "/bantuan", "/siapa")):
+        warta.intake.receive(chat.message("rina", text, message_id=f"down-{index}"))
+    for _ in range(24 * 12):  # a day, looking every five minutes
+        asyncio.run(warta.dispatcher.drain())
+        clock.advance(minutes=5)
+    assert flaky.said == []
+    flaky.failures = 0  # the network is back
+    clock.advance(minutes=5)
+    asyncio.run(warta.dispatcher.drain())
+    # All three answers, each to its message, in the order they were written.
+    assert [said.reply_to for said in flaky.said] == ["down-0", "down-1", "down-2"]
     warta.close()
 
 

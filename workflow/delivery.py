@@ -14,6 +14,9 @@ class ItemState(StrEnum):
     # a chat message, a card or a button answer
     SENT = "sent"
     DEAD = "dead"
+    SUPERSEDED = "superseded"
+    """A message that no longer matters (a reminder whose deadline passed gives way to the
+    breach notice) and was never sent."""
     # a publish job
     SUCCEEDED = "succeeded"
     FAILED = "failed"
@@ -39,6 +42,8 @@ class ItemEvent(StrEnum):
     """An operator gives up on a target for this story (/abaikan)."""
     RETRY_NOW = "retry_now"
     """An operator asks for another try now (/ulang), or re-sends a dead message."""
+    SUPERSEDE = "supersede"
+    """A newer message makes this unsent one pointless."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +151,12 @@ MESSAGE = Lifecycle(
         ItemTransition(S.IN_PROGRESS, E.DELIVERED, S.SENT),
         ItemTransition(S.IN_PROGRESS, E.GIVE_UP, S.DEAD),
         ItemTransition(S.DEAD, E.RETRY_NOW, S.PENDING),
+        ItemTransition(S.PENDING, E.SUPERSEDE, S.SUPERSEDED),
+        ItemTransition(S.RETRYING, E.SUPERSEDE, S.SUPERSEDED),
+        ItemTransition(S.DEAD, E.SUPERSEDE, S.SUPERSEDED),
     ),
     initial=S.PENDING,
-    final=frozenset({S.SENT, S.DEAD}),
+    final=frozenset({S.SENT, S.DEAD, S.SUPERSEDED}),
 )
 """A chat message, a story card or a button answer."""
 

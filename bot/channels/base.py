@@ -118,6 +118,11 @@ class Channel(abc.ABC):
         """Disconnect (called once, after ``run`` returned)."""
         return None  # an optional step: a channel that needs it overrides it
 
+    async def live_check(self) -> tuple[bool, str]:
+        """Whether the channel's service answers and accepts Warta (``warta check --live``),
+        in one line saying what was found or what to fix; sends nothing to anyone."""
+        return True, "nothing to check"
+
     def describe(self) -> str:
         """One line for the operator at start: what this channel listens to."""
         return self.name

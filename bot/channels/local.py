@@ -121,7 +121,7 @@ class LocalChannel(Channel):
         )
         verified = self.signer.verify(data)
         if verified is None:
-            return replace(base, notes=("forged_button",))
+            return replace(base, text=data, notes=("forged_button",))
         command, version = verified
         return replace(base, text=command, card_version=version)
 

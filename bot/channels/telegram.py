@@ -34,7 +34,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, RetryAfter, TelegramError
 from telegram.request import HTTPXRequest
 
 from bot.channels.base import Abilities, Channel, ChannelContext, PermanentSendError, RetryLater
@@ -150,6 +150,29 @@ class TelegramChannel(Channel):
         where = f"group {self.config.group_chat_id}" if self.config.group_chat_id else "no group"
         return f"telegram ({self.config.mode}, {where})"
 
+    async def live_check(self) -> tuple[bool, str]:
+        try:
+            await self.connect()
+        except InvalidToken:
+            return False, "Telegram does not accept the bot token: check WARTA_TELEGRAM_TOKEN"
+        except TelegramError as error:
+            return False, f"the Bot API cannot be reached ({error}): check the network or base_url"
+        try:
+            found = f"bot @{self.bot.username}"
+            group = self.config.group_chat_id
+            if group is None:
+                return True, f"{found}; no group_chat_id yet (warta telegram whereami shows it)"
+            try:
+                chat = await self.bot.get_chat(group)
+            except TelegramError as error:
+                return False, (
+                    f"{found}, but group {group} is not reachable ({error}): add the bot to the "
+                    "group, or correct group_chat_id"
+                )
+            return True, f"{found} in «{chat.title or chat.id}» ({self.config.mode})"
+        finally:
+            await self.stop()
+
     async def _webhook(self, request: Request) -> Response:
         expected = self.config.webhook_secret.get_secret_value()
         given = request.headers.get(SECRET_HEADER, "")
@@ -214,6 +237,12 @@ class TelegramChannel(Channel):
     def parse_update(self, data: dict[str, Any]) -> Update:
         return Update.de_json(data, self.bot)
 
+    def _for_another_bot(self, text: str) -> bool:
+        """``/bantuan@SomeOtherBot``: a command addressed to another bot in the group."""
+        first = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        _command, at, name = first.partition("@")
+        return bool(at) and name.lower() != (self.bot.username or "").lower()
+
     def _chat_kind(self, chat_type: str) -> ChatKind:
         return ChatKind.PRIVATE if chat_type == "private" else ChatKind.GROUP
 
@@ -231,6 +260,8 @@ class TelegramChannel(Channel):
         foreign = self._foreign(chat.id, chat.type)
         media = [] if foreign else await self._media_of(message)  # nothing to fetch for them
         notes = ("foreign_chat",) if foreign else ()
+        if self._for_another_bot(message.text or ""):
+            notes += ("other_bot",)
         thread = message.message_thread_id if message.is_topic_message else None
         return InboundMessage(
             channel=CHANNEL,
@@ -270,7 +301,8 @@ class TelegramChannel(Channel):
             callback_id=query.id,
         )
         if verified is None:
-            return replace(base, notes=("forged_button",))
+            # Kept as written, for the audit trail; the router never runs it.
+            return replace(base, text=query.data or "", notes=("forged_button",))
         command, version = verified
         return replace(base, text=command, card_version=version)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from sqlmodel import select
 
 from bot.app import Warta, build
 from bot.channels.local import LocalChannel
-from bot.scheduler import AlarmClock
+from bot.scheduler import WAKE_JOB, AlarmClock
 from handlers.watch import SweepReport
 from storage.models import OutboxItem, SlaAlarm
 from tests.support import STORY, Chat, FakeClock, desk_settings
@@ -43,37 +42,40 @@ def statuses(warta: Warta) -> dict[str, str]:
 
 
 @pytest.mark.asyncio
-async def test_the_scheduler_wakes_at_each_point_on_real_time(sqlite_url: str, tmp_path: Path):
-    """Editing shrunk to 4 seconds: 50 % after 2 s, breach after 4 s; the periodic sweep is
-    set to a minute, so only the wake-up job can deliver on time."""
-    from handlers.desk import utc_now
-
-    warta, chat = open_desk(sqlite_url, tmp_path, clock=utc_now, editing="4s")
+async def test_the_wake_up_job_is_set_for_each_point_in_turn(sqlite_url: str, tmp_path: Path):
+    """Editing shrunk to 4 seconds (50 % after 2 s, breach after 4 s) and the periodic sweep
+    set to a minute: the wake-up job alone must deliver on time. The clock is moved by hand to
+    each moment the job is set for, and the job's own callback is run, as APScheduler would."""
+    clock = FakeClock()
+    warta, chat = open_desk(sqlite_url, tmp_path, clock=clock, editing="4s")
     alarms = AlarmClock(
-        warta.watch,  # type: ignore[arg-type]
+        warta.watch,
         db=warta.db,
         sweep_every=timedelta(minutes=1),
         lease_ttl=timedelta(minutes=3),
+        clock=clock,
     )
     warta.desk.listeners[:] = [alarms.nudge]
     await alarms.start()
     try:
-        await asyncio.sleep(0.2)  # the first sweep runs at start
-        started = time.monotonic()
+        await alarms.tick()  # the first sweep at start: nothing due yet
+        received = clock()
         await asyncio.to_thread(chat.intake.receive, chat.message("rina", STORY))
-        seen: dict[str, float] = {}
-        while time.monotonic() - started < 8 and "breach" not in seen:
-            for point, status in (await asyncio.to_thread(statuses, warta)).items():
-                if status == "sent" and point not in seen:
-                    seen[point] = time.monotonic() - started
-            await asyncio.sleep(0.05)
+        await alarms.reschedule()  # what the nudge does after the story arrived
+        seen: dict[str, datetime] = {}
+        for expected in ("50%", "80%", "breach"):
+            wake = alarms.scheduler.get_job(WAKE_JOB) if alarms.scheduler else None
+            assert wake is not None and alarms.wake_at is not None
+            clock.now = alarms.wake_at  # the moment the job was set for
+            await wake.func()
+            sent = [p for p, status in statuses(warta).items() if status == "sent"]
+            assert expected in sent and not set(sent) - {*seen, expected}
+            seen[expected] = clock()
     finally:
         await alarms.stop()
         warta.close()
-    assert set(seen) == {"50%", "80%", "breach"}
-    assert seen["50%"] < seen["80%"] < seen["breach"]
-    assert 1.8 <= seen["50%"] <= 3.5
-    assert 3.8 <= seen["breach"] <= 5.5
+    offsets = {point: (moment - received).total_seconds() for point, moment in seen.items()}
+    assert offsets == {"50%": 2.0, "80%": pytest.approx(3.2, abs=0.01), "breach": 4.0}
 
 
 @pytest.mark.asyncio

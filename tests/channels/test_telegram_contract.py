@@ -3,7 +3,6 @@ updates fetched by polling with no wait."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,25 +24,11 @@ from tests.channels.contract import (
     contract_settings,
 )
 from tests.fakes.telegram_server import FakeTelegram
-from tests.support import FakeClock
+from tests.support import FakeClock, StepTime
 
 GROUP = -1001234567890
 USERS = {REPORTER: (1001, "Rina"), EDITOR: (1002, "Dedi"), OPERATOR: (1003, "Budi")}
 """The Telegram accounts of the people; the Kasi has none."""
-
-
-class StepTime:
-    """The rate limiter's clock: a wait moves it on at once, so nothing sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def clock(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 class TelegramHarness(Harness):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import handlers
 from bot.channels.markup import plain
 from handlers.render import Renderer, humanize_duration
 
@@ -28,7 +29,7 @@ def test_every_message_the_code_renders_exists():
     """Each name passed to reply/tell/announce/render in handlers/ is a macro of the templates."""
     renderer = Renderer(tz=JAKARTA)
     names = set()
-    for path in Path("handlers").glob("*.py"):
+    for path in Path(handlers.__file__).parent.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Call)

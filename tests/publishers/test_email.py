@@ -19,7 +19,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 from PIL import ExifTags, Image
 
-from publishers.base import Article, ArticlePhoto, PublishError
+from publishers.base import Article, ArticlePhoto, PublishCause, PublishError
 from publishers.email import EmailPublisher
 
 WIB = timezone(timedelta(hours=7))
@@ -230,7 +230,9 @@ async def test_bad_login_is_final(smtp_server: Smtp) -> None:
     with pytest.raises(PublishError) as failure:
         await publisher(smtp_server, username="humas", password="salah").publish(make_article())
     assert not failure.value.retryable
-    assert "535" in str(failure.value)
+    assert failure.value.cause is PublishCause.CREDENTIALS
+    assert "535" in str(failure.value) and "humas" in str(failure.value)
+    assert "salah" not in str(failure.value)
     assert smtp_server.recorder.delivered == []
 
 
@@ -239,6 +241,7 @@ async def test_starttls_not_offered_is_final(smtp_server: Smtp) -> None:
     with pytest.raises(PublishError) as failure:
         await publisher(smtp_server, starttls=True).publish(make_article())
     assert not failure.value.retryable
+    assert failure.value.cause is PublishCause.ADDRESS
     assert smtp_server.recorder.delivered == []
 
 
@@ -248,6 +251,20 @@ async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(PublishError) as failure:
         await publisher(server).publish(make_article())
     assert failure.value.retryable
+    assert failure.value.cause is PublishCause.UNREACHABLE
+    assert "connection refused" in str(failure.value)
+
+
+@pytest.mark.asyncio
+async def test_an_undecodable_photo_is_final_and_nothing_is_sent(
+    smtp_server: Smtp, tmp_path: Path
+) -> None:
+    broken = tmp_path / "rusak.jpg"
+    broken.write_bytes(b"\xff\xd8 not really a jpeg")
+    with pytest.raises(PublishError) as failure:
+        await publisher(smtp_server).publish(make_article((ArticlePhoto(broken, "image/jpeg"),)))
+    assert not failure.value.retryable and failure.value.cause is PublishCause.IMAGE
+    assert smtp_server.recorder.delivered == []
 
 
 def test_needs_a_recipient() -> None:

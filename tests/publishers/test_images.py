@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import io
 import random
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import ExifTags, Image
 
-from publishers.images import PhotoTooLargeError, prepare_photo
+from publishers.base import PublishCause, PublishError
+from publishers.images import (
+    PhotoTooLargeError,
+    PhotoUnreadableError,
+    prepare_for_target,
+    prepare_photo,
+)
 
 GPS = ExifTags.IFD.GPSInfo
 
@@ -135,8 +143,80 @@ def test_impossible_limit_raises(tmp_path: Path) -> None:
         prepare_photo(source, max_bytes=10)
 
 
-def test_not_an_image_raises_oserror(tmp_path: Path) -> None:
+def _png_claiming(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG file whose header claims ``width`` × ``height`` pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 16))
+        + chunk(b"IEND", b"")
+    )
+    return path
+
+
+def test_not_an_image_is_unreadable(tmp_path: Path) -> None:
     source = tmp_path / "bukan.jpg"
     source.write_bytes(b"not an image at all")
-    with pytest.raises(OSError):
+    with pytest.raises(PhotoUnreadableError, match=r"bukan\.jpg"):
         prepare_photo(source, max_bytes=1_000)
+
+
+def test_decompression_bomb_is_unreadable(tmp_path: Path) -> None:
+    bomb = _png_claiming(tmp_path / "bom.png", 20_000, 20_000)  # 400 million pixels
+    with pytest.raises(PhotoUnreadableError, match="too many pixels"):
+        prepare_photo(bomb, max_bytes=1_000)
+
+
+def test_truncated_image_is_unreadable(tmp_path: Path) -> None:
+    whole = io.BytesIO()
+    Image.effect_noise((300, 300), 60).convert("RGB").save(whole, "JPEG")
+    source = tmp_path / "potong.jpg"
+    source.write_bytes(whole.getvalue()[:2000])
+    with pytest.raises(PhotoUnreadableError, match=r"potong\.jpg"):
+        prepare_photo(source, max_bytes=100_000)
+
+
+def test_a_missing_file_stays_an_oserror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        prepare_photo(tmp_path / "hilang.jpg", max_bytes=1_000)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"not an image at all", "not a readable image"),
+        (None, "not a readable image"),  # the decompression bomb
+        (b"", "not a readable image"),
+    ],
+)
+def test_for_a_target_every_photo_problem_is_final_with_cause_image(
+    tmp_path: Path, content: bytes | None, expected: str
+) -> None:
+    source = tmp_path / "foto.png"
+    if content is None:
+        _png_claiming(source, 20_000, 20_000)
+    else:
+        source.write_bytes(content)
+    with pytest.raises(PublishError) as caught:
+        prepare_for_target(source, index=2, max_bytes=10_000, where="situs")
+    assert not caught.value.retryable
+    assert caught.value.cause is PublishCause.IMAGE
+    assert str(caught.value).startswith("situs: photo 2 ") and expected in str(caught.value)
+
+
+def test_for_a_target_a_missing_file_and_an_impossible_limit_are_final(tmp_path: Path) -> None:
+    with pytest.raises(PublishError) as missing:
+        prepare_for_target(tmp_path / "hilang.jpg", index=1, max_bytes=10_000)
+    assert missing.value.cause is PublishCause.IMAGE and not missing.value.retryable
+    source = tmp_path / "foto.jpg"
+    Image.new("RGB", (200, 200), (1, 2, 3)).save(source, "JPEG")
+    with pytest.raises(PublishError) as large:
+        prepare_for_target(source, index=1, max_bytes=10)
+    assert large.value.cause is PublishCause.IMAGE and "smaller than 10 bytes" in str(large.value)

@@ -189,3 +189,42 @@ def test_folder_copies_carry_no_location(sqlite_url: str, tmp_path: Path):
     with Image.open(copies[0]) as image:
         assert not image.getexif().get_ifd(0x8825)  # no GPS block
     chat.warta.close()
+
+
+def test_a_publish_job_whose_worker_died_before_its_first_request_makes_one_post(
+    sqlite_url: str,
+    tmp_path: Path,
+    wordpress,  # noqa: F811
+    receiver,  # noqa: F811
+    smtp_server,  # noqa: F811
+):
+    from datetime import timedelta
+
+    tag = tmp_path.name[-8:]
+    chat = three_targets(sqlite_url, tmp_path, wordpress, receiver, smtp_server)
+    chat.send("rina", STORY.format(tag=tag), media=(photo((10, 120, 30), "Foto"),))
+    chat.send("dedi", "/sunting 1")
+    chat.send("dedi", "/verifikasi 1 semua")
+    chat.intake.receive(chat.message("budi", "/terbitkan 1"))  # stored, not yet delivered
+    clock = chat.clock
+    with chat.warta.db.transaction() as session:  # another instance takes the jobs and dies
+        taken = repo.claim_due(
+            session, now=clock(), lease=timedelta(seconds=15), limit=100, instance="dead:1"
+        )
+    assert {job.target for job in taken if job.kind == "publish"} == {
+        "mediacenter",
+        "portal",
+        "redaksi",
+    }
+    asyncio.run(chat.warta.dispatcher.drain())  # its claims still hold: nothing is tried
+    assert receiver.received == [] and smtp_server.recorder.delivered == []
+    clock.advance(seconds=16)  # the dead instance renewed nothing: its claims ran out
+    replies = chat.flush()
+    assert any("sudah terbit" in reply for reply in replies)
+    with chat.warta.db.transaction() as session:
+        jobs = repo.latest_publications(session, 1)
+    assert {job.status for job in jobs} == {"succeeded"}
+    slug = next(job for job in jobs if job.target == "mediacenter").result["permalink"]
+    assert len(posts_with_slug(wordpress, slug.rstrip("/").rsplit("/", 1)[-1])) == 1
+    assert len(receiver.received) == 1 and len(smtp_server.recorder.delivered) == 1
+    chat.warta.close()

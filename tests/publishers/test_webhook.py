@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image
 
-from publishers.base import Article, ArticlePhoto, PublishError
+from publishers.base import Article, ArticlePhoto, PublishCause, PublishError
 from publishers.webhook import (
     WebhookPublisher,
     encode_payload,
@@ -299,6 +299,7 @@ async def test_wrong_secret_is_rejected_by_receiver_and_final(receiver: Receiver
     with pytest.raises(PublishError) as failure:
         await publisher.publish(make_article())
     assert not failure.value.retryable
+    assert failure.value.cause is PublishCause.CREDENTIALS
     assert "401" in str(failure.value)
     assert not receiver.received[0].signature_ok
 
@@ -340,6 +341,48 @@ async def test_connection_refused_is_retryable() -> None:
     with pytest.raises(PublishError) as failure:
         await publisher.publish(make_article())
     assert failure.value.retryable
+    assert failure.value.cause is PublishCause.UNREACHABLE
+
+
+@pytest.mark.asyncio
+async def test_an_html_error_page_becomes_its_title_not_the_page(receiver: Receiver) -> None:
+    page = (
+        b"<html><head><title>502 Bad Gateway</title><style>body{color:red}</style></head>"
+        b"<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center>"
+        + b"<!-- padding -->" * 200
+        + b"</body></html>"
+    )
+    receiver.script.append(Reply(502, page, {"Content-Type": "text/html"}))
+    publisher = WebhookPublisher("portal", url=receiver.url, secret=SECRET)
+    with pytest.raises(PublishError) as failure:
+        await publisher.publish(make_article())
+    assert failure.value.retryable and failure.value.cause is PublishCause.SITE_ERROR
+    message = str(failure.value)
+    assert message == "portal: the webhook answered HTTP 502: 502 Bad Gateway"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("status", "cause"),
+    [(404, PublishCause.ADDRESS), (301, PublishCause.ADDRESS), (413, PublishCause.REJECTED)],
+)
+async def test_4xx_causes(receiver: Receiver, status: int, cause: PublishCause) -> None:
+    receiver.script.append(Reply(status, b"", {"Location": "https://baru.example/hook"}))
+    publisher = WebhookPublisher("portal", url=receiver.url, secret=SECRET)
+    with pytest.raises(PublishError) as failure:
+        await publisher.publish(make_article())
+    assert not failure.value.retryable and failure.value.cause is cause
+
+
+@pytest.mark.asyncio
+async def test_an_undecodable_inline_photo_is_final(receiver: Receiver, tmp_path: Path) -> None:
+    broken = tmp_path / "rusak.jpg"
+    broken.write_bytes(b"not an image")
+    publisher = WebhookPublisher("portal", url=receiver.url, secret=SECRET, inline_photos=True)
+    with pytest.raises(PublishError) as failure:
+        await publisher.publish(make_article((ArticlePhoto(broken, "image/jpeg"),)))
+    assert not failure.value.retryable and failure.value.cause is PublishCause.IMAGE
+    assert receiver.received == []
 
 
 def test_verify_signature() -> None:

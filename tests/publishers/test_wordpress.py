@@ -13,10 +13,12 @@ from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 from PIL import Image
 
-from publishers.base import Article, ArticlePhoto, PublishError
+from publishers.base import Article, ArticlePhoto, PublishCause, PublishError
 from publishers.wordpress import UploadedPhoto, WordPressPublisher, render_wordpress_body
+from tests.fakes.uploads import MemoryUploads
 
 ROOT = Path(__file__).resolve().parents[2]
 CREDENTIALS = Path("/tmp/warta-wordpress.json")
@@ -65,6 +67,59 @@ def wordpress() -> dict[str, str]:
         pytest.skip(f"WordPress not available: {problem}")
     assert config is not None
     return config
+
+
+# Runs with WordPress loaded, as .ci/wordpress-setup does: makes (once) the user argv[2] with
+# the role argv[3] and prints a fresh Application Password for it.
+_MAKE_USER = r"""<?php
+[$script, $host, $login, $role] = $argv;
+$_SERVER['HTTP_HOST'] = $host;
+$_SERVER['SERVER_NAME'] = preg_replace('/:.*/', '', $host);
+$_SERVER['REQUEST_URI'] = '/';
+$_SERVER['REQUEST_METHOD'] = 'GET';
+require '/usr/share/wordpress/wp-load.php';
+require_once ABSPATH . 'wp-admin/includes/user.php';
+$user = get_user_by('login', $login);
+if (!$user) {
+    $id = wp_insert_user(['user_login' => $login, 'role' => $role,
+        'user_pass' => wp_generate_password(32, true, true),
+        'user_email' => $login . '@example.invalid']);
+    if (is_wp_error($id)) { fwrite(STDERR, $id->get_error_message()); exit(1); }
+    $user = get_user_by('id', $id);
+}
+$created = WP_Application_Passwords::create_new_application_password(
+    $user->ID, ['name' => 'warta-tests-' . wp_generate_password(8, false)]);
+if (is_wp_error($created)) { fwrite(STDERR, $created->get_error_message()); exit(1); }
+echo $created[0];
+"""
+
+
+def wordpress_user(wordpress: dict[str, str], login: str, role: str) -> dict[str, str]:
+    """``{"url", "user", "app_password"}`` of a user with ``role`` on the test WordPress,
+    made with PHP like .ci/wordpress-setup (the REST API lets no editor make users)."""
+    host = httpx.URL(wordpress["url"]).netloc.decode()
+    try:
+        made = subprocess.run(
+            ["php", "-d", "display_errors=stderr", "--", host, login, role],
+            input=_MAKE_USER,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except FileNotFoundError:
+        made = None
+    if made is None or made.returncode != 0 or not made.stdout.strip().isalnum():
+        problem = "no php" if made is None else (made.stderr.strip() or made.stdout)[-300:]
+        if IN_CI:
+            pytest.fail(f"cannot make the WordPress user {login}: {problem}")
+        pytest.skip(f"cannot make the WordPress user {login}: {problem}")
+    return {"url": wordpress["url"], "user": login, "app_password": made.stdout.strip()}
+
+
+@pytest.fixture(scope="session")
+def wordpress_author(wordpress: dict[str, str]) -> dict[str, str]:
+    """An Author on the test WordPress: may publish and upload, may not create categories."""
+    return wordpress_user(wordpress, "warta-author", "author")
 
 
 @pytest.fixture
@@ -341,3 +396,181 @@ async def test_server_error_then_success_makes_one_post(
     assert [post["id"] for post in posts] == [int(result.remote_id or 0)]
     assert posts[0]["status"] == "publish"
     assert posts[0]["featured_media"]
+
+
+class Counting:
+    """A transport to the real site that notes every request ("METHOD path")."""
+
+    def __init__(self) -> None:
+        self.real = httpx.AsyncHTTPTransport()
+        self.requests: list[str] = []
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(f"{request.method} {request.url.path.removeprefix('/wp-json/wp/v2/')}")
+        return await self.real.handle_async_request(request)
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    def uploads(self) -> list[str]:
+        return [r for r in self.requests if r == "POST media"]
+
+
+@pytest_asyncio.fixture
+async def counting() -> Any:
+    counter = Counting()
+    yield counter
+    await counter.real.aclose()
+
+
+def _media_count(api: httpx.Client, search: str) -> int:
+    response = api.get("media", params={"search": search, "per_page": 1})
+    response.raise_for_status()
+    return int(response.headers["X-WP-Total"])
+
+
+@pytest.mark.asyncio
+async def test_author_and_a_missing_category_fail_before_anything_is_created(
+    wordpress_author: dict[str, str], api: httpx.Client, tmp_path: Path
+) -> None:
+    category = f"Rubrik {uuid.uuid4().hex[:10]}"
+    article = _article(tmp_path, photos=1)
+    publisher = _publisher(wordpress_author, category=category)
+
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(article)
+
+    assert caught.value.cause is PublishCause.PERMISSION and not caught.value.retryable
+    message = str(caught.value)
+    assert "warta-author (author)" in message and "manage_categories" in message
+    assert category in message
+    assert _posts_with_slug(api, article.slug) == []
+    assert _media_count(api, article.slug) == 0
+    assert api.get("categories", params={"search": category}).json() == []
+
+
+@pytest.mark.asyncio
+async def test_author_publishes_when_the_category_exists(
+    wordpress_author: dict[str, str], api: httpx.Client, tmp_path: Path
+) -> None:
+    category = f"Rubrik {uuid.uuid4().hex[:10]}"
+    api.post("categories", json={"name": category}).raise_for_status()  # made by the editor
+    article = _article(tmp_path, photos=1)
+
+    result = await _publisher(wordpress_author, category=category).publish(article)
+
+    post = api.get(f"posts/{result.remote_id}", params={"context": "edit"}).json()
+    assert post["status"] == "publish" and post["featured_media"]
+    assert [api.get(f"categories/{i}").json()["name"] for i in post["categories"]] == [category]
+
+
+@pytest.mark.asyncio
+async def test_a_text_correction_costs_one_request_and_uploads_nothing(
+    wordpress: dict[str, str], api: httpx.Client, tmp_path: Path, counting: Counting
+) -> None:
+    article = _article(tmp_path, photos=2)
+    publisher = _publisher(wordpress, transport=counting.transport(), uploads=MemoryUploads())
+    first = await publisher.publish(article)
+    assert len(counting.uploads()) == 2
+    counting.requests.clear()
+
+    corrected = Article(
+        **{
+            **article.__dict__,
+            "version": 2,
+            "title": article.title + " (Ralat)",
+            "body": "PALANGKA RAYA – Musrenbang digelar di Aula Jayang Tingang.",
+        }
+    )
+    second = await publisher.publish(corrected, remote_id=first.remote_id)
+
+    assert counting.requests == [f"POST posts/{first.remote_id}"]
+    assert second.remote_id == first.remote_id
+    post = api.get(f"posts/{second.remote_id}", params={"context": "edit"}).json()
+    assert post["title"]["raw"] == corrected.title
+    assert "Aula Jayang Tingang" in post["content"]["raw"]
+    assert post["content"]["raw"].count("<figure>") == 2
+    assert _media_count(api, article.slug) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_retry_after_a_crash_reuploads_no_photo(
+    wordpress: dict[str, str], api: httpx.Client, tmp_path: Path, counting: Counting
+) -> None:
+    article = _article(tmp_path, photos=2)
+    uploads = MemoryUploads()  # the database, which outlives the process
+    first = await _publisher(wordpress, uploads=uploads).publish(article)
+    assert len(uploads.rows) == 2
+
+    # A new process (nothing learnt in memory) retries without the post id it lost.
+    again = await _publisher(wordpress, transport=counting.transport(), uploads=uploads).publish(
+        article
+    )
+
+    assert again.remote_id == first.remote_id
+    assert counting.uploads() == []
+    assert not [r for r in counting.requests if r.startswith("POST media")]
+    assert _media_count(api, article.slug) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_photo_deleted_on_the_site_is_uploaded_again(
+    wordpress: dict[str, str], api: httpx.Client, tmp_path: Path, counting: Counting
+) -> None:
+    article = _article(tmp_path, photos=1)
+    uploads = MemoryUploads()
+    first = await _publisher(wordpress, uploads=uploads).publish(article)
+    [(old_id, _url)] = uploads.rows.values()
+    api.delete(f"media/{old_id}", params={"force": "true"}).raise_for_status()
+
+    again = await _publisher(wordpress, transport=counting.transport(), uploads=uploads).publish(
+        article, remote_id=first.remote_id
+    )
+
+    assert counting.uploads() == ["POST media"]
+    [(new_id, url)] = uploads.rows.values()
+    assert new_id != old_id and url
+    post = api.get(f"posts/{again.remote_id}", params={"context": "edit"}).json()
+    assert post["featured_media"] == int(new_id)
+    assert url in post["content"]["raw"]
+
+
+@pytest.mark.asyncio
+async def test_the_same_photo_in_two_stories_is_uploaded_once(
+    wordpress: dict[str, str], api: httpx.Client, tmp_path: Path, counting: Counting
+) -> None:
+    uploads = MemoryUploads()
+    publisher = _publisher(wordpress, transport=counting.transport(), uploads=uploads)
+    first = _article(tmp_path, photos=1)
+    second = _article(tmp_path, photos=1)  # the same file, another story
+
+    one = await publisher.publish(first)
+    two = await publisher.publish(second)
+
+    assert len(counting.uploads()) == 1
+    posts = [api.get(f"posts/{r.remote_id}", params={"context": "edit"}).json() for r in (one, two)]
+    assert posts[0]["featured_media"] == posts[1]["featured_media"] != 0
+
+
+@pytest.mark.asyncio
+async def test_a_photo_deleted_while_the_publisher_runs_is_uploaded_on_the_next_try(
+    wordpress: dict[str, str], api: httpx.Client, tmp_path: Path, counting: Counting
+) -> None:
+    article = _article(tmp_path, photos=1)
+    uploads = MemoryUploads()
+    publisher = _publisher(wordpress, transport=counting.transport(), uploads=uploads)
+    first = await publisher.publish(article)
+    [(old_id, _url)] = uploads.rows.values()
+    api.delete(f"media/{old_id}", params={"force": "true"}).raise_for_status()
+
+    # The publisher trusted what it saw earlier: WordPress drops the photo, the try can pass.
+    with pytest.raises(PublishError) as caught:
+        await publisher.publish(article, remote_id=first.remote_id)
+    assert caught.value.retryable and caught.value.cause is PublishCause.REJECTED
+    counting.requests.clear()
+    again = await publisher.publish(article, remote_id=first.remote_id)
+
+    assert counting.uploads() == ["POST media"]
+    [(new_id, _url)] = uploads.rows.values()
+    post = api.get(f"posts/{again.remote_id}", params={"context": "edit"}).json()
+    assert post["featured_media"] == int(new_id) != int(old_id)

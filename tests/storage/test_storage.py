@@ -152,3 +152,38 @@ def test_outbox_statuses_change_only_as_their_lifecycle_allows(db_url: str):
         assert not repo.move_item(session, item, ItemEvent.ABANDON, now=now)  # not a publish job
         assert item.status == "sent"
     db.dispose()
+
+
+def test_four_instances_starting_at_once_mirror_the_people_without_conflict(
+    db_url: str, tmp_path: Path
+):
+    settings = desk_settings(db_url, tmp_path)
+    build(settings).close()  # the schema exists, as after the first start
+    changed = [
+        {**person, "name": person["name"] + " Baru"} if person["key"] == "rina" else person
+        for person in PEOPLE
+    ]
+    for round_ in range(3):
+        people = PEOPLE if round_ % 2 else changed
+        start = threading.Barrier(4)
+        errors: list[BaseException] = []
+
+        def start_one(people=people, start=start, errors=errors) -> None:
+            try:
+                start.wait()
+                build(desk_settings(db_url, tmp_path, people=people)).close()
+            except BaseException as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=start_one) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+    db = Database(db_url)
+    with db.transaction() as session:
+        names = sorted(person.name for person in session.exec(select(Person)))
+        assert len(session.exec(select(Identity)).all()) == len(PEOPLE)
+    db.dispose()
+    assert "Rina Baru" in names and len(names) == len(PEOPLE)

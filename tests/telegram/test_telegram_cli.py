@@ -70,7 +70,6 @@ def test_run_without_a_channel_explains_what_to_do(tmp_path: Path):
 def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):
     import signal
     import socket
-    import time
 
     import httpx
 
@@ -115,14 +114,8 @@ def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):
                 timeout=30,
             )
             assert tg.commands[("all_group_chats", "id")]
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                    break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline
-                    time.sleep(0.2)
+            # The port was taken before "Warta is running" was printed: no waiting needed.
+            health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10)
             assert health.json()["status"] == "ok"
             assert health.json()["scheduler"]["leader"] is True  # the alarm clock is running
         finally:
@@ -130,3 +123,82 @@ def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):
             _out, err = process.communicate(timeout=30)
         assert process.returncode == 0, err
         assert "Traceback" not in err
+
+
+def _config(tmp_path: Path, tg_lines: str, port: int) -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "data_dir: data\n"
+        "people:\n"
+        "  - {key: rina, name: Rina, roles: [reporter], telegram: 501}\n"
+        f"http: {{port: {port}}}\n"
+        "channels:\n"
+        "  - kind: telegram\n" + tg_lines
+    )
+    return config
+
+
+def test_a_taken_port_is_one_clear_line(tmp_path: Path):
+    import socket
+
+    with socket.socket() as taken, FakeTelegram() as tg:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        config = _config(tmp_path, f"    base_url: {tg.base_url}\n", port)
+        result = run_warta(
+            "run", "--config", str(config), env={"WARTA_TELEGRAM_TOKEN": tg.token}, cwd=tmp_path
+        )
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "Traceback" not in result.stderr and tg.token not in result.stderr
+
+
+def test_a_bot_api_address_without_bot_is_refused_by_check(tmp_path: Path):
+    config = _config(tmp_path, "    base_url: http://127.0.0.1:8081\n", 8080)
+    result = run_warta(
+        "check", "--config", str(config), env={"WARTA_TELEGRAM_TOKEN": "1:x"}, cwd=tmp_path
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "must end in /bot" in result.stderr
+
+
+def test_an_unreachable_bot_api_is_retried_in_one_line_and_ctrl_c_stops_at_once(tmp_path: Path):
+    import signal
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    token = "123456789:AAF-unreachable-test-token-000000000"
+    config = _config(
+        tmp_path,
+        f"    base_url: http://127.0.0.1:{dead}/bot\n"
+        f"    base_file_url: http://127.0.0.1:{dead}/file/bot\n"
+        "    poll_timeout: 50\n",
+        port,
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "WARTA_TELEGRAM_TOKEN": token},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None and process.stderr is not None
+        assert "Warta is running" in process.stdout.readline()
+        line = ""
+        while "cannot start" not in line:
+            line = process.stderr.readline()
+            assert line, "Warta stopped instead of waiting for the Bot API"
+        assert "telegram: cannot start (NetworkError" in line and "trying again in 2 s" in line
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=15)  # far less than the 50 s long poll
+    assert process.returncode == 0
+    assert "Traceback" not in err and token not in err and token.split(":")[1] not in line

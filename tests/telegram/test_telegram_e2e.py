@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -20,10 +20,12 @@ from bot.channels.telegram import SECRET_HEADER, TelegramChannel
 from bot.channels.telegram import WEBHOOK_PATH as TELEGRAM_WEBHOOK_PATH
 from bot.config import Settings
 from bot.http import make_http_app
+from bot.run import bind
+from handlers.desk import utc_now
 from storage import repo
 from storage.models import InboxMessage, Media, OutboxItem, Story
 from tests.fakes.telegram_server import FakeTelegram
-from tests.support import STORY, jpeg
+from tests.support import STORY, StepTime, jpeg
 
 GROUP = -1001234567890
 RINA, DEDI, BUDI, HENDRA, ANTON = 1001, 1002, 1003, 1004, 1005
@@ -90,8 +92,13 @@ class Desk:
     def __init__(self, warta: Warta, tg: FakeTelegram) -> None:
         self.warta, self.tg = warta, tg
         self.channel = telegram(warta)
+        steps = StepTime()  # a wait for the rate limits moves this clock on: nothing sleeps
         self.channel.limiter = ChatRateLimiter(
-            global_per_second=1000, private_per_second=1000, group_per_minute=10_000
+            global_per_second=1000,
+            private_per_second=1000,
+            group_per_minute=10_000,
+            clock=steps.clock,
+            sleep=steps.sleep,
         )
 
     async def cycle(self, *, albums: bool = True) -> None:
@@ -288,7 +295,8 @@ async def test_429_delays_only_that_chat_and_keeps_its_order(desk: Desk, tg):
         ).all()
     assert [item.recipient for item in waiting] == [str(GROUP), str(GROUP)]
     assert "wait 1" in (waiting[0].last_error or "")
-    await asyncio.sleep(1.1)
+    # A second later (the dispatcher's clock moved on by hand, not slept through):
+    desk.warta.dispatcher.clock = lambda: utc_now() + timedelta(seconds=1.1)
     await desk.warta.dispatcher.drain()
     texts = desk.group_texts()
     assert len(texts) == 2 and "Dedi" in texts[0] and "Perintah yang dapat" in texts[1]
@@ -325,26 +333,17 @@ async def test_command_menu_in_both_languages_and_scopes(desk: Desk, tg):
     assert "kirim" in private and "terbitkan" not in private
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def test_webhook_refuses_a_wrong_secret_and_stores_a_right_one(tmp_path: Path, tg):
     warta = build(settings(tmp_path, tg, mode="webhook", webhook_url="https://warta.example"))
     await telegram(warta).start()
-    port = _free_port()
+    sock = bind("127.0.0.1", 0)  # listening before the server runs: no waiting for it
+    port = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(make_http_app(warta), port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(make_http_app(warta), log_level="warning", lifespan="off")
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])))
     thread.start()
     try:
-        for _ in range(100):
-            if server.started:
-                break
-            await asyncio.sleep(0.05)
         update = {
             "update_id": 1,
             "message": {
@@ -365,7 +364,12 @@ async def test_webhook_refuses_a_wrong_secret_and_stores_a_right_one(tmp_path: P
             right = await client.post(url, json=update, headers={SECRET_HEADER: WEBHOOK_SECRET})
             health = await client.get(f"http://127.0.0.1:{port}/health")
         assert (wrong.status_code, missing.status_code, right.status_code) == (403, 403, 200)
-        assert health.json()["status"] == "ok" and health.json()["outbox_pending"] == 1
+        assert health.json()["outbox_pending"] == 1
+        # This test runs no alarm clock, and the health check says so.
+        assert (health.status_code, health.json()["status"]) == (503, "degraded")
+        assert health.json()["reasons"] == [
+            "no instance leads the alarm clock (reminders and the digest wait)"
+        ]
         with warta.db.transaction() as session:
             assert session.exec(select(InboxMessage)).one().outcome == "whoami"
     finally:
@@ -409,3 +413,12 @@ async def test_forum_topics_replies_stay_in_their_topic_and_cards_go_to_the_card
         finally:
             await running.channel.stop()
             warta.close()
+
+
+async def test_a_command_for_another_bot_in_the_group_is_not_answered(desk: Desk, tg):
+    tg.push_message(GROUP, DEDI, text="/bantuan@SomeOtherBot")
+    await desk.cycle()
+    assert desk.group_texts() == []
+    tg.push_message(GROUP, DEDI, text="/bantuan@warta_test_bot")
+    await desk.cycle()
+    assert any("/sunting" in text for text in desk.group_texts())
