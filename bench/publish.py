@@ -232,7 +232,8 @@ def run(rounds: int, delay: float) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=None, help="rounds of each kind (5)")
+    parser.add_argument("--small", action="store_true", help="one round (CI's smoke run)")
     parser.add_argument(
         "--webhook-delay",
         type=float,
@@ -241,7 +242,8 @@ def main() -> None:
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    figures = run(args.rounds, args.webhook_delay)
+    rounds = args.rounds or (1 if args.small else 5)
+    figures = run(rounds, args.webhook_delay)
     if args.json:
         print(json.dumps(figures))
         return

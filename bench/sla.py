@@ -1,6 +1,6 @@
 """Benchmark the deadline schedule with 100,000 open stories: the rebuild at start and one sweep.
 
-Usage: python bench/sla.py [--stories 100000] [--due 1000] [--pg URL]
+Usage: python bench/sla.py [--stories 100000] [--due 1000] [--small] [--pg URL]
 
 Figures printed:
 - rebuild: what ``warta run`` does at start before it can sleep — find stories that lack a
@@ -9,7 +9,8 @@ Figures printed:
 - sweep (busy): one sweep that finds ``--due`` alarms due at once and writes their messages;
 - baseline: reading every pending alarm into memory, the least a scheduler that keeps one
   job per reminder must do at start; the rebuild's ratio against it is printed.
-Target: rebuild and idle sweep both under one second.
+Target: rebuild and idle sweep both under one second (the exit status is 1 when it is missed,
+except with ``--small``: CI's smoke run, 2,000 stories and 100 due, only shows that it runs).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from storage.models import Person, SlaAlarm, SlaClock, Story
 from workflow.sla import Step
 
 TARGET_SECONDS = 1.0
+DEFAULT_STORIES, DEFAULT_DUE = 100_000, 1000
+SMALL_STORIES, SMALL_DUE = 2000, 100
 START = datetime(2026, 12, 2, 1, 0, tzinfo=UTC)  # 08.00 WIB
 PEOPLE = [
     {"key": "hendra", "name": "Hendra", "roles": ["section_head", "editor"]},
@@ -164,10 +167,17 @@ def timed(action: Any, repeat: int = 3) -> tuple[float, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--stories", type=int, default=100_000)
-    parser.add_argument("--due", type=int, default=1000)
+    parser.add_argument("--stories", type=int, default=None, help="open stories (100,000)")
+    parser.add_argument("--due", type=int, default=None, help="reminders due at once (1,000)")
+    parser.add_argument(
+        "--small",
+        action="store_true",
+        help=f"{SMALL_STORIES:,} stories, {SMALL_DUE} due, no target checked (CI's smoke run)",
+    )
     parser.add_argument("--pg", help="a PostgreSQL URL to run against instead of SQLite")
     args = parser.parse_args()
+    args.stories = args.stories or (SMALL_STORIES if args.small else DEFAULT_STORIES)
+    args.due = args.due or (SMALL_DUE if args.small else DEFAULT_DUE)
     with tempfile.TemporaryDirectory() as folder:
         warta = build(
             settings_for(Path(folder), args.pg),
@@ -221,7 +231,7 @@ def main() -> int:
     print(f"ratio rebuild / baseline: {rebuild_s / baseline_s:.3f}")
     ok = rebuild_s < TARGET_SECONDS and idle_s < TARGET_SECONDS
     print(f"target (rebuild and idle sweep < {TARGET_SECONDS:.0f} s): {'met' if ok else 'NOT met'}")
-    return 0 if ok else 1
+    return 0 if ok or args.small else 1
 
 
 if __name__ == "__main__":

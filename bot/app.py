@@ -18,6 +18,7 @@ from bot.config import (
 )
 from bot.outbox import OutboxDispatcher
 from bot.scheduler import AlarmClock, instance_name
+from bot.web.site import Web, make_web
 from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
 from handlers.intake import Intake
@@ -54,6 +55,8 @@ class Warta:
     channels: dict[str, Channel]
     watch: Watch
     alarms: AlarmClock
+    web: Web | None = None
+    """Warta's own pages (the playground, the board), when it serves them."""
 
     def recover(self) -> int:
         """Handle messages that were stored but not handled when Warta last stopped."""
@@ -97,13 +100,19 @@ def desk_options(settings: Settings, channels: tuple[ChannelTraits, ...] = ()) -
 
 
 def build_publishers(
-    settings: Settings, *, uploads: UploadMemory | None = None
+    settings: Settings,
+    *,
+    uploads: UploadMemory | None = None,
+    folder_urls: Mapping[str, str] | None = None,
 ) -> dict[str, Publisher]:
+    """One publisher per target; ``folder_urls`` are where a channel serves a folder target
+    that has no ``base_url`` of its own (the playground links the published copies)."""
     publishers: dict[str, Publisher] = {}
     for target in settings.publish.targets:
         match target:
             case FolderTarget():
-                publishers[target.name] = FolderPublisher(target.name, target.path, target.base_url)
+                base_url = target.base_url or (folder_urls or {}).get(target.name)
+                publishers[target.name] = FolderPublisher(target.name, target.path, base_url)
             case ManualTarget():
                 publishers[target.name] = ManualPublisher(target.name)
             case WordPressTarget():
@@ -164,13 +173,22 @@ def build(
     )
     renderer = Renderer(tz=settings.zone, default_locale=settings.locale)
     instance = instance_name()
-    inlet: list[Intake] = []  # the intake needs the desk, which needs the channels' traits
+    # The intake needs the desk, which needs the channels' traits: channels reach both later.
+    inlet: list[Intake] = []
+    made: list[Desk] = []
+    web = make_web(settings) if settings.serves_pages else None
+    folders = {
+        target.name: target.path
+        for target in settings.publish.targets
+        if isinstance(target, FolderTarget)
+    }
     context = ChannelContext(
         receive=lambda msg: inlet[0].receive(msg),
         renderer=renderer,
         commands=COMMANDS,
         locale=settings.locale,
         max_download_bytes=settings.media.max_bytes,
+        extra={"web": web, "desk": lambda: made[0], "folders": folders},
     )
     running: dict[str, Channel] = dict(channels or {})
     for config in settings.active_channels:
@@ -178,10 +196,21 @@ def build(
             running[config.kind] = build_channel(config, context)
     options = desk_options(settings, tuple(channel.traits() for channel in running.values()))
     desk = Desk(db=db, media=media, renderer=renderer, options=options, clock=clock)
+    made.append(desk)
     intake = Intake(desk, route=route, commands=COMMANDS)
     inlet.append(intake)
     delivery = Delivery(desk)
-    publishers = build_publishers(settings, uploads=DatabaseUploads(db, clock=clock))
+    served = {
+        name: url
+        for name in folders
+        for channel in running.values()
+        if (url := channel.published_url(name))
+    }
+    publishers = build_publishers(
+        settings, uploads=DatabaseUploads(db, clock=clock), folder_urls=served
+    )
+    if web is not None:
+        db.after_outbox_commit.append(lambda: web.hub.publish("board", {"type": "changed"}))
     dispatcher = OutboxDispatcher(
         db=db,
         desk=desk,
@@ -219,4 +248,5 @@ def build(
         channels=running,
         watch=watch,
         alarms=alarms,
+        web=web,
     )

@@ -271,16 +271,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot import logs
     from bot.app import build
+    from bot.config import fast
     from bot.run import StartupError, bind, run_forever
 
-    settings = _load(args.config)
-    if not settings.active_channels:
-        print(
-            "warta: no chat channel is enabled. Add one under channels: in the config "
-            "(see the README, 'Channels'), or try 'warta demo'.",
-            file=sys.stderr,
-        )
-        return 2
+    # No chat platform configured: the browser playground is the desk (a fresh machine).
+    settings = _load(args.config).with_default_channel()
+    if args.fast:
+        settings = fast(settings, args.fast)
     logs.configure(getattr(logging, args.log_level))
     for notice in settings.notices:
         print(f"warta: note: {notice}", file=sys.stderr)
@@ -289,11 +286,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         http = settings.http
         sock = bind(http.host, http.port)
         listening = "; ".join(channel.describe() for channel in warta.channels.values())
-        print(
-            f"Warta is running ({listening}; http://{http.host}:{http.port}/health); "
-            "stop with Ctrl-C.",
-            flush=True,
-        )
+        print(f"Warta is running: {listening}.", flush=True)
+        if warta.web is not None:
+            print(f"  Open {http.url}/ in a browser", flush=True)
+            if settings.web.board:
+                print(f"  Desk board: {http.url}/board", flush=True)
+        if settings.training > 1:
+            print(f"  Training clock: deadlines {settings.training}× faster", flush=True)
+        print(f"  Health: {http.url}/health · stop with Ctrl-C", flush=True)
         run_forever(warta, sock=sock)
     except StartupError as problem:
         print(f"warta: {problem}", file=sys.stderr)
@@ -565,6 +565,15 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.set_defaults(run=cmd_demo)
     run = add("run", "serve the desk: chat channels, outbox, reminders and the HTTP server")
+    run.add_argument(
+        "--fast",
+        nargs="?",
+        type=int,
+        const=60,
+        default=0,
+        metavar="SPEED",
+        help="training clock: every deadline SPEED times faster (default 60: an hour = a minute)",
+    )
     run.add_argument(
         "--log-level",
         default="INFO",

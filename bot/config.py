@@ -531,15 +531,42 @@ class TelegramConfig(_Strict):
         return value
 
 
-ChannelConfig = Annotated[TelegramConfig, Field(discriminator="kind")]
+class PlaygroundConfig(_Strict):
+    """The browser playground: the desk's group and private chats with Warta in a browser,
+    served by Warta itself (no account needed). Warta's default channel when no chat
+    platform is configured."""
+
+    kind: Literal["playground"] = "playground"
+    enabled: bool = True
+
+
+ChannelConfig = Annotated[TelegramConfig | PlaygroundConfig, Field(discriminator="kind")]
 """A chat channel, picked by ``kind`` (one entry per kind)."""
 
 
 class HttpConfig(_Strict):
-    """Warta's one HTTP server: webhooks and the health check."""
+    """Warta's one HTTP server: webhooks, the health check, the playground and the board."""
 
     host: str = "127.0.0.1"
     port: int = Field(default=8080, gt=0, lt=65536)
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
+    """The address people open (behind a proxy); default http://host:port."""
+
+    @property
+    def url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+
+class WebConfig(_Strict):
+    """Warta's own pages: the desk board, and who may open them and the playground."""
+
+    board: bool = True
+    password_env: str | None = None
+    """Needed when http.host is not loopback: the pages then ask for this password."""
+    password: SecretStr = SecretStr("")
 
 
 class Settings(_Strict):
@@ -562,6 +589,10 @@ class Settings(_Strict):
     outbox: OutboxConfig = OutboxConfig()
     channels: tuple[ChannelConfig, ...] = ()
     http: HttpConfig = HttpConfig()
+    web: WebConfig = WebConfig()
+    training: int = Field(default=1, ge=1, le=600)
+    """The training clock: every deadline runs this many times faster (``warta run --fast``
+    sets 60: an hour's window lasts a minute)."""
     database_url: SecretStr = SecretStr("")
     notices: tuple[str, ...] = ()
     """What the operator should know about this configuration (an old section read anew)."""
@@ -634,6 +665,36 @@ class Settings(_Strict):
     def active_channels(self) -> tuple[ChannelConfig, ...]:
         """The channels to run (an entry with ``enabled: false`` is kept but not run)."""
         return tuple(channel for channel in self.channels if channel.enabled)
+
+    def with_default_channel(self) -> Settings:
+        """These settings, with the browser playground when no chat channel is enabled (what
+        ``warta run`` serves on a fresh machine)."""
+        if self.active_channels:
+            return self
+        return self.model_copy(update={"channels": (*self.channels, PlaygroundConfig())})
+
+    @property
+    def serves_pages(self) -> bool:
+        """Whether Warta serves its own pages (the playground, or the board)."""
+        return self.web.board or any(
+            isinstance(channel, PlaygroundConfig) for channel in self.active_channels
+        )
+
+    @model_validator(mode="after")
+    def _pages_need_a_password_off_this_machine(self) -> Settings:
+        from bot.web.guard import is_loopback
+
+        if (
+            self.serves_pages
+            and not is_loopback(self.http.host)
+            and not (self.web.password_env or self.web.password.get_secret_value())
+        ):
+            raise ValueError(
+                f"http.host {self.http.host} is reachable from other machines: the playground "
+                "and the board switch persona without a login, so set web.password_env (the "
+                "pages then ask for that password), or keep http.host on 127.0.0.1"
+            )
+        return self
 
     @property
     def telegram(self) -> TelegramConfig:
@@ -746,14 +807,60 @@ def _resolve(settings: Settings, *, base: Path, environ: Mapping[str, str]) -> S
     if missing:
         raise ConfigError("environment", missing)
     channels = tuple(_channel_secrets(channel, environ) for channel in settings.channels)
+    web = settings.web
+    if web.password_env:
+        password = environ.get(web.password_env, "")
+        if not password:
+            raise ConfigError(
+                "environment",
+                [f"web.password_env: the environment variable {web.password_env} is not set"],
+            )
+        web = web.model_copy(update={"password": SecretStr(password)})
     return settings.model_copy(
         update={
             "data_dir": data_dir,
             "database_url": SecretStr(url),
             "publish": settings.publish.model_copy(update={"targets": tuple(targets)}),
             "channels": channels,
+            "web": web,
         }
     )
+
+
+def fast(settings: Settings, speed: int = 60) -> Settings:
+    """The training clock: every SLA window and reminder offset, and the assignment answer
+    times, ``speed`` times shorter (an hour's window lasts a minute at 60), so a trainee sees
+    reminders and escalation within minutes. Documentation stays due by H+1 (a calendar day)."""
+    if speed <= 1:
+        return settings
+
+    def shrink(value: timedelta) -> timedelta:
+        return max(timedelta(seconds=5), value / speed)
+
+    def points(found: tuple[ReminderPoint, ...]) -> tuple[ReminderPoint, ...]:
+        return tuple(
+            ReminderPoint(before=shrink(point.before)) if point.before is not None else point
+            for point in found
+        )
+
+    sla = settings.sla.model_copy(
+        update={
+            "submission": shrink(settings.sla.submission),
+            "editing": shrink(settings.sla.editing),
+            "publishing": shrink(settings.sla.publishing),
+            "reminders": points(settings.sla.reminders),
+            "reminders_per_step": {
+                step: points(found) for step, found in settings.sla.reminders_per_step.items()
+            },
+        }
+    )
+    assignments = settings.assignments.model_copy(
+        update={
+            "answer_within": shrink(settings.assignments.answer_within),
+            "remind_before": shrink(settings.assignments.remind_before),
+        }
+    )
+    return settings.model_copy(update={"sla": sla, "assignments": assignments, "training": speed})
 
 
 def _channel_secrets(channel: ChannelConfig, environ: Mapping[str, str]) -> ChannelConfig:

@@ -15,6 +15,7 @@ from bot.channels.local import LocalChannel
 from bot.channels.markup import plain
 from bot.config import Settings
 from handlers.messages import ChatKind, InboundMedia, InboundMessage
+from storage import clocks
 
 GROUP = "redaksi"
 DEMO_PEOPLE = [
@@ -289,7 +290,12 @@ async def _play_live(folder: Path, locale: str) -> None:
     )
     messenger = LocalChannel()
     warta = build(settings, channels={"local": messenger}, clock=utc_now)
-    assert warta.alarms is not None
+    # The simulated day ended yesterday afternoon and no Warta ran since: what would have
+    # fallen due overnight belongs to that skipped time, not to today's live part.
+    with warta.db.transaction() as session:
+        skipped = clocks.skip_until(session, utc_now(), now=utc_now())
+    if skipped:
+        print(f"            … malam berlalu ({skipped} pengingat semalam dilewati demo)\n")
     day = DemoDay(warta, messenger, utc_now)  # type: ignore[arg-type]
     day.stamp = lambda: datetime.now(base.zone).strftime("%H.%M.%S")  # type: ignore[method-assign]
     print(

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.operate import Health, health
+from bot.web.site import site_routes
 
 if TYPE_CHECKING:
     from bot.app import Warta
@@ -33,6 +34,8 @@ def make_http_app(warta: Warta) -> Starlette:
     routes: list[BaseRoute] = [Route("/health", health, methods=["GET"])]
     for channel in warta.channels.values():
         routes.extend(channel.routes())
+    if warta.web is not None:
+        routes.extend(web_routes(warta))
     return Starlette(routes=routes)
 
 
@@ -42,3 +45,16 @@ def warta_health(warta: Warta) -> Health:
     local = now.astimezone(warta.settings.zone)
     midnight = datetime.combine(local.date(), datetime.min.time(), warta.settings.zone)
     return health(warta.db, now=now, since=midnight, unstorable=warta.intake.unstorable)
+
+
+def web_routes(warta: Warta) -> list[BaseRoute]:
+    """Warta's own pages: the desk board (when enabled), the login page, static files."""
+    assert warta.web is not None
+    routes = site_routes(warta.web)
+    if warta.settings.web.board:
+        from bot.web.board import board_routes
+
+        routes += board_routes(
+            desk=warta.desk, pages=warta.web.pages, hub=warta.web.hub, guard=warta.web.guard
+        )
+    return routes

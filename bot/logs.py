@@ -120,5 +120,6 @@ def configure(level: int = logging.INFO, stream: IO[str] | None = None) -> None:
         force=True,
     )
     if level > logging.DEBUG:
-        for name in ("httpx", "httpcore"):
+        # Request lines and "job executed" lines every few seconds are noise at INFO.
+        for name in ("httpx", "httpcore", "apscheduler"):
             logging.getLogger(name).setLevel(logging.WARNING)

@@ -113,6 +113,8 @@ async def serve(warta: Warta, stop: asyncio.Event, *, sock: socket.socket | None
         await stop.wait()
     finally:
         stop.set()
+        if warta.web is not None:
+            warta.web.hub.close()  # end the browsers' live streams, or the server waits on them
         server.should_exit = True
         await warta.alarms.stop()
         _done, pending = await asyncio.wait(tasks, timeout=GRACE)

@@ -140,7 +140,7 @@ def attach_media(turn: Turn, story: Story) -> tuple[int, list[dict[str, object]]
     Each file is named by its place in the story (foto-3.jpg), so the photos of an album or
     of later messages never share a name downstream."""
     added, refused = 0, []
-    already = len(repo.media_of(turn.session, story.id or 0))
+    already: int | None = None  # counted when the first file is attached (most messages have none)
     for entry in turn.media:
         if entry.get("kind") == "agenda_file":
             continue  # a spreadsheet or calendar beside coverage is not part of the story
@@ -150,6 +150,8 @@ def attach_media(turn: Turn, story: Story) -> tuple[int, list[dict[str, object]]
         if added >= turn.options.max_photos:
             refused.append({**entry, "rejected": "count", "limit": turn.options.max_photos})
             continue
+        if already is None:
+            already = len(repo.media_of(turn.session, story.id or 0))
         added += repo.attach_media(
             turn.session,
             story_id=story.id or 0,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_
+from sqlalchemy import bindparam, func, or_, update
 from sqlmodel import Session, col, select
 
 from storage.models import AgendaItem, Assignment, DailyRun, Lease, SlaAlarm, SlaClock, Story
@@ -155,6 +155,17 @@ def supersede_earlier(
         .values(status="superseded", done_at=now),
         {},
     )
+
+
+def skip_until(session: Session, moment: datetime, *, now: datetime) -> int:
+    """Settle every pending alarm due before ``moment`` as superseded, sending nothing (the
+    demo jumps over a night in which no Warta ran; nothing is due then by its story)."""
+    result = session.execute(
+        update(_ALARM)
+        .where(_ALARM.c.status == PENDING, _ALARM.c.due_at < moment)
+        .values(status="superseded", done_at=now)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def note_outbox(session: Session, alarm_id: int, outbox_id: int | None) -> None:

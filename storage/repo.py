@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, text, update
+from sqlalchemy import bindparam, exists, func, or_, text, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
@@ -132,6 +133,7 @@ def _addresses(config: Any) -> dict[str, str]:
         "whatsapp": config.whatsapp,
         "email": config.email,
         "local": config.key,
+        "playground": config.key,
     }
     return {channel: address for channel, address in addresses.items() if address}
 
@@ -209,6 +211,8 @@ _FINISH_INBOUND = (
     .where(_INBOX.c.id == bindparam("inbox_id"))
     .values(processed_at=bindparam("processed_at"), outcome=bindparam("outcome"))
 )
+_OUTBOX_INSERT = _OUTBOX.insert().returning(_OUTBOX.c.id)
+_AUDIT_INSERT = _AUDIT.insert()
 _GUARDED_STORY_UPDATE = _STORY.update().where(
     _STORY.c.id == bindparam("story_id"), _STORY.c.lock_version == bindparam("read_version")
 )
@@ -229,7 +233,7 @@ def store_inbound(
     """Store an inbound message once; return its row id, whether it still needs handling
     (False when an earlier delivery of the same message was already handled) and the outcome
     of that earlier handling."""
-    statement = _insert_ignoring_conflict(session, _INBOX).returning(_INBOX.c.id)
+    statement = _insert_ignoring_conflict(session, _INBOX, returning=_INBOX.c.id)
     inserted = _core(
         session,
         statement,
@@ -326,16 +330,24 @@ def find_inbound(
     ).first()
 
 
+_RECENT_CHATS = (
+    core_select(_INBOX.c.channel, _INBOX.c.chat_id, _INBOX.c.payload)
+    .order_by(_INBOX.c.id.desc())
+    .limit(bindparam("look_back"))
+)
+
+
 def latest_group_chat(session: Session, *, look_back: int = 200) -> tuple[str, str] | None:
     """The (channel, chat) of the most recent inbound message from a group chat."""
-    rows = session.exec(
-        select(InboxMessage.channel, InboxMessage.chat_id, InboxMessage.payload)
-        .order_by(col(InboxMessage.id).desc())
-        .limit(look_back)
-    ).all()
-    for channel, chat_id, payload in rows:
-        if (payload or {}).get("chat_kind") == "group":
-            return channel, chat_id
+    rows = _core(session, _RECENT_CHATS, {"look_back": look_back})
+    try:
+        # Read row by row, newest first: the payloads are decoded only up to the first group
+        # message (usually the newest), not all ``look_back`` of them.
+        for channel, chat_id, payload in rows:
+            if (payload or {}).get("chat_kind") == "group":
+                return channel, chat_id
+    finally:
+        rows.close()
     return None
 
 
@@ -377,7 +389,7 @@ def enqueue_message(
     return int(
         _core(
             session,
-            _OUTBOX.insert().returning(_OUTBOX.c.id),
+            _OUTBOX_INSERT,
             {
                 "kind": "message",
                 "channel": channel,
@@ -427,39 +439,94 @@ def enqueue_item(
 ) -> int:
     """Queue any other outbound item (a card, a button answer) for the dispatcher."""
     session.info[OUTBOX_WRITTEN] = True
-    item = OutboxItem(
-        kind=kind,
-        channel=channel,
-        recipient=recipient,
-        text=text,
-        story_id=story_id,
-        inbox_id=inbox_id,
-        next_attempt_at=now,
-        created_at=now,
+    return int(
+        _core(
+            session,
+            _OUTBOX_INSERT,
+            {
+                "kind": kind,
+                "channel": channel,
+                "recipient": recipient,
+                "text": text,
+                "story_id": story_id,
+                "inbox_id": inbox_id,
+                "reply_to": None,
+                "payload": {},
+                "result": {},
+                "status": ItemState.PENDING.value,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
+        ).scalar_one()
     )
-    session.add(item)
-    session.flush()
-    assert item.id is not None
-    return item.id
+
+
+def _typed(name: str) -> Any:
+    """A parameter typed as the outbox column it fills (PostgreSQL needs the type of a value
+    that is selected rather than inserted)."""
+    return bindparam(name, type_=_OUTBOX.c[name].type)
+
+
+# Insert the card unless one is waiting; its rowcount says which (an INSERT's rowcount is
+# kept for PostgreSQL only when asked for).
+_CARD_WAITING = _OUTBOX.alias("waiting")
+_CARD_COLUMNS = (
+    "kind",
+    "channel",
+    "recipient",
+    "story_id",
+    "payload",
+    "result",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+_ENQUEUE_CARD = (
+    _OUTBOX.insert()
+    .from_select(
+        _CARD_COLUMNS,
+        core_select(*(_typed(name) for name in _CARD_COLUMNS)).where(
+            ~exists().where(
+                _CARD_WAITING.c.kind == "card",
+                _CARD_WAITING.c.story_id == bindparam("story_id"),
+                _CARD_WAITING.c.channel == bindparam("channel"),
+                _CARD_WAITING.c.recipient == bindparam("recipient"),
+                or_(
+                    _CARD_WAITING.c.status == ItemState.PENDING.value,
+                    _CARD_WAITING.c.status == ItemState.RETRYING.value,
+                ),
+            )
+        ),
+    )
+    .execution_options(preserve_rowcount=True)
+)
 
 
 def enqueue_card(
     session: Session, *, story_id: int, channel: str, chat_id: str, now: datetime
 ) -> None:
-    """Queue a redraw of a story's card, unless one is already waiting."""
-    waiting = session.exec(
-        select(OutboxItem.id).where(
-            OutboxItem.kind == "card",
-            OutboxItem.story_id == story_id,
-            OutboxItem.channel == channel,
-            OutboxItem.recipient == chat_id,
-            col(OutboxItem.status).in_((ItemState.PENDING, ItemState.RETRYING)),
-        )
-    ).first()
-    if waiting is None:
-        enqueue_item(
-            session, kind="card", channel=channel, recipient=chat_id, story_id=story_id, now=now
-        )
+    """Queue a redraw of a story's card, unless one is already waiting (one statement: the
+    check and the insert run for every story a message touches)."""
+    inserted = _core(
+        session,
+        _ENQUEUE_CARD,
+        {
+            "kind": "card",
+            "channel": channel,
+            "recipient": chat_id,
+            "story_id": story_id,
+            "payload": {},
+            "result": {},
+            "status": ItemState.PENDING.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        },
+    )
+    if inserted.rowcount:
+        session.info[OUTBOX_WRITTEN] = True
 
 
 def move_item(
@@ -526,9 +593,16 @@ def save_card(
     session.add(card)
 
 
+_PUBLISH_JOBS = (
+    select(OutboxItem)
+    .where(OutboxItem.kind == "publish", OutboxItem.story_id == bindparam("story_id"))
+    .order_by(col(OutboxItem.id))
+)
+
+
 def latest_publications(session: Session, story_id: int) -> list[OutboxItem]:
     """The publish jobs of the story's most recent /publish."""
-    jobs = [item for item in outbox_items(session, story_id=story_id) if item.kind == "publish"]
+    jobs = session.exec(_PUBLISH_JOBS, params={"story_id": story_id}).all()
     if not jobs:
         return []
     latest = max(int(job.payload.get("round", 0)) for job in jobs)
@@ -672,14 +746,18 @@ def outbox_items(session: Session, *, story_id: int | None = None) -> Sequence[O
 # -- stories ----------------------------------------------------------------------------------
 
 
+_COUNTER = Counter.__table__
+_BUMP_COUNTER = (
+    _COUNTER.update()
+    .where(_COUNTER.c.name == bindparam("counter"))
+    .values(value=_COUNTER.c.value + 1)
+    .returning(_COUNTER.c.value)
+)
+
+
 def next_number(session: Session, name: str = "story") -> int:
     """Bump a named counter atomically (row lock on PostgreSQL, write lock on SQLite)."""
-    bumped = session.execute(
-        update(Counter)
-        .where(col(Counter.name) == name)
-        .values(value=Counter.value + 1)
-        .returning(Counter.value)
-    ).scalar_one_or_none()
+    bumped = _core(session, _BUMP_COUNTER, {"counter": name}).scalar_one_or_none()
     if bumped is not None:
         return int(bumped)
     try:
@@ -690,11 +768,14 @@ def next_number(session: Session, name: str = "story") -> int:
         return next_number(session, name)
 
 
+_STORY_BY_NUMBER = select(Story).where(Story.number == bindparam("number")).with_for_update()
+
+
 def story_by_number(session: Session, number: int) -> Story | None:
     """The story, its row locked until commit (PostgreSQL): commands on one story take turns,
     so a command always decides on what the previous one left (SQLite's write lock does the
     same for the whole database)."""
-    return session.exec(select(Story).where(Story.number == number).with_for_update()).first()
+    return session.exec(_STORY_BY_NUMBER, params={"number": number}).first()
 
 
 def story_by_message(session: Session, channel: str, chat_id: str, message_id: str) -> Story | None:
@@ -711,12 +792,15 @@ def story_by_message(session: Session, channel: str, chat_id: str, message_id: s
     return session.exec(select(Story).where(Story.id == story_id).with_for_update()).first()
 
 
+_STORY_MESSAGE = StoryMessage.__table__
+
+
 def link_message(
     session: Session, *, story_id: int, channel: str, chat_id: str, message_id: str
 ) -> None:
     _core(
         session,
-        _insert_ignoring_conflict(session, StoryMessage.__table__),
+        _insert_ignoring_conflict(session, _STORY_MESSAGE),
         {"story_id": story_id, "channel": channel, "chat_id": chat_id, "message_id": message_id},
     )
 
@@ -733,6 +817,9 @@ def facts(story: Story) -> StoryFacts:
     return StoryFacts(
         state=StoryState(story.state), reporter_id=story.reporter_id, holder_id=story.holder_id
     )
+
+
+_VERSION_INSERT = StoryVersion.__table__.insert()
 
 
 def create_story(
@@ -766,15 +853,18 @@ def create_story(
     session.flush()
     assert story.id is not None
     start_clock(session, story, step, started_at=now, due_at=due, policy=policy)
-    session.add(
-        StoryVersion(
-            story_id=story.id,
-            number=1,
-            title=title,
-            body=body,
-            author_id=reporter_id,
-            created_at=now,
-        )
+    _core(
+        session,
+        _VERSION_INSERT,
+        {
+            "story_id": story.id,
+            "number": 1,
+            "title": title,
+            "body": body,
+            "author_id": reporter_id,
+            "created_at": now,
+            "note": None,
+        },
     )
     audit(
         session,
@@ -808,7 +898,7 @@ def add_version(
         created_at=now,
         note=note,
     )
-    _core(session, StoryVersion.__table__.insert(), version.model_dump(exclude={"id"}))
+    _core(session, _VERSION_INSERT, version.model_dump(exclude={"id"}))
     _guarded_update(session, story, current_version=number, title=title, updated_at=now)
     return version
 
@@ -821,11 +911,14 @@ def versions(session: Session, story_id: int) -> Sequence[StoryVersion]:
     ).all()
 
 
+_CURRENT_TEXT = select(StoryVersion).where(
+    StoryVersion.story_id == bindparam("story_id"), StoryVersion.number == bindparam("number")
+)
+
+
 def current_text(session: Session, story: Story) -> StoryVersion:
     return session.exec(
-        select(StoryVersion).where(
-            StoryVersion.story_id == story.id, StoryVersion.number == story.current_version
-        )
+        _CURRENT_TEXT, params={"story_id": story.id, "number": story.current_version}
     ).one()
 
 
@@ -945,7 +1038,7 @@ def audit(
 ) -> None:
     _core(
         session,
-        _AUDIT.insert(),
+        _AUDIT_INSERT,
         {
             "story_id": story_id,
             "actor_id": actor_id,
@@ -1007,19 +1100,24 @@ def attach_media(
     return True
 
 
+_MEDIA_OF = (
+    select(Media).where(Media.story_id == bindparam("story_id")).order_by(col(Media.position))
+)
+_CHECKLIST_MARKS = select(ChecklistMark).where(
+    ChecklistMark.story_id == bindparam("story_id"), ChecklistMark.version == bindparam("version")
+)
+
+
 def media_of(session: Session, story_id: int) -> Sequence[Media]:
-    return session.exec(
-        select(Media).where(Media.story_id == story_id).order_by(col(Media.position))
-    ).all()
+    return session.exec(_MEDIA_OF, params={"story_id": story_id}).all()
 
 
 def checklist_marks(session: Session, story_id: int, version: int) -> dict[str, ChecklistMark]:
-    rows = session.exec(
-        select(ChecklistMark).where(
-            ChecklistMark.story_id == story_id, ChecklistMark.version == version
-        )
-    )
+    rows = session.exec(_CHECKLIST_MARKS, params={"story_id": story_id, "version": version})
     return {row.item: row for row in rows}
+
+
+_CHECKLIST_INSERT = ChecklistMark.__table__.insert()
 
 
 def mark_checklist(
@@ -1034,11 +1132,19 @@ def mark_checklist(
     """Record who confirmed which items; returns the items that were newly confirmed."""
     already = checklist_marks(session, story_id, version)
     added = [item for item in dict.fromkeys(items) if item not in already]
-    for item in added:
-        session.add(
-            ChecklistMark(
-                story_id=story_id, version=version, item=item, person_id=person_id, at=now
-            )
+    if added:
+        _core(
+            session,
+            _CHECKLIST_INSERT,
+            [
+                {
+                    "story_id": story_id,
+                    "version": version,
+                    "item": item,
+                    "person_id": person_id,
+                    "at": now,
+                }
+                for item in added
+            ],
         )
-    session.flush()
     return added

@@ -331,3 +331,31 @@ def test_album_parts_survive_a_restart_and_become_one_story(db_url: str, tmp_pat
         outcomes = sorted(row.outcome or "" for row in session.exec(select(InboxMessage)))
     assert outcomes[-1] == "submitted" and outcomes.count("media_added") == 1
     restarted.warta.close()
+
+
+def test_a_dead_instances_claim_runs_out_and_a_living_ones_is_renewed(
+    sqlite_url: str, tmp_path: Path
+):
+    from storage import repo
+
+    clock = FakeClock()
+    chat = make_chat(sqlite_url, tmp_path, clock=clock)
+    chat.intake.receive(chat.message("rina", "/siapa", message_id="a"))
+    lease = chat.warta.dispatcher.lease
+    with chat.warta.db.transaction() as session:  # an instance takes the reply, then is killed
+        taken = repo.claim_due(session, now=clock(), lease=lease, limit=10, instance="killed:1")
+    assert len(taken) == 1
+    assert chat.flush() == []  # its claim still holds: the chat's queue waits behind it
+    clock.advance(seconds=lease.total_seconds() + 1)
+    assert "Rina" in chat.flush()[0]  # the claim ran out: this instance took the work over
+
+    chat.intake.receive(chat.message("rina", "/siapa", message_id="b"))
+    with chat.warta.db.transaction() as session:  # a living instance, still working on it
+        held = repo.claim_due(session, now=clock(), lease=lease, limit=10, instance="alive:2")
+    assert len(held) == 1
+    for _ in range(3):
+        clock.advance(seconds=lease.total_seconds() / 2)
+        with chat.warta.db.transaction() as session:
+            assert repo.renew_claims(session, instance="alive:2", until=clock() + lease) == 1
+        assert chat.flush() == []  # renewed in time: nobody else takes it
+    chat.warta.close()

@@ -8,6 +8,9 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 DEFAULT_DURATION = timedelta(hours=2)
+# The longest item an end read twelve hours later may make for Warta to offer that reading
+# ("11.00-1.00": 13.00?); "11.00-10.00" would last 11 hours, more likely a slip.
+LIKELY_LONGEST = timedelta(hours=9)
 MAX_DAYS = 62
 RECENTLY_PASSED = timedelta(days=60)
 ZONE_NAMES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
@@ -29,7 +32,7 @@ class UnclearCode(StrEnum):
     AMBIGUOUS_HOUR = "ambiguous_hour"  # written; times: morning and evening readings; dates
     PERIOD_MISMATCH = "period_mismatch"  # written: the time; words: the part(s) of the day
     CONFLICTING_TIMES = "conflicting_times"  # words: the times or zone labels written
-    END_BEFORE_START = "end_before_start"  # times (or dates): start and end as read
+    END_BEFORE_START = "end_before_start"  # times (or dates): start and end as read; likely_end
     TOO_LONG = "too_long"  # dates: the first and last day asked for (more than MAX_DAYS)
     NO_MONTH = "no_month"  # no month was written
     BAD_MONTH = "bad_month"  # written: a month number outside 1–12
@@ -46,6 +49,9 @@ class Unclear:
     times: tuple[time, ...] = ()
     weekday: int | None = None  # 0 is Senin (Monday), as in date.weekday()
     words: tuple[str, ...] = ()
+    # end_before_start: the end read twelve hours later ("11.00-1.00": 13.00), when that is after
+    # the start and makes an item of at most LIKELY_LONGEST; offered, never assumed.
+    likely_end: time | None = None
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,11 @@ _PERIODS = {
     "malam": range(18, 24),
     "dini hari": range(0, 6),
     "subuh": range(3, 7),
+    "am": range(1, 12),  # "12 AM" is asked, as "jam 12 malam" is
+    "pm": range(12, 24),
 }
+# Parts of the day after noon: a start marked with one carries an earlier bare end past noon.
+_AFTERNOON = frozenset(("siang", "sore", "petang", "malam", "pm"))
 _ZONES = ("wib", "wita", "wit")
 # Words that add nothing to the day or time; anything else unread is asked about.
 _WHEN_FILLERS = frozenset(
@@ -461,6 +471,11 @@ class _Clock:
     def literal(self) -> bool:
         return self.padded or self.hour == 0 or self.hour >= 13
 
+    @property
+    def twelve_hour(self) -> bool:
+        """Whether the hour, as written, could as well mean twelve hours later ("1.00")."""
+        return self.period is None and not self.padded and 1 <= self.hour <= 11
+
 
 @dataclass(frozen=True)
 class _Span:
@@ -576,15 +591,19 @@ def _period_mismatch(clock: _Clock, *periods: str) -> Unclear:
     return Unclear(UnclearCode.PERIOD_MISMATCH, explain, written=clock.written, words=periods)
 
 
-def _start_hour(clock: _Clock, phrase: str | None, end_period: str | None) -> int | Unclear:
+def _start_hour(clock: _Clock, phrase: str | None, end: _Clock | None) -> int | Unclear:
+    """The start's hour: in its own or the phrase's part of the day, else in the end's ("jam
+    7-9 malam") unless that would put it after the end ("11.00-1.00 PM"), else as written."""
     periods = tuple(dict.fromkeys(p for p in (clock.period, phrase) if p is not None))
     if periods:
         hour = _hour_in(clock.hour, periods[0])
         if hour is None or any(hour not in _PERIODS[period] for period in periods):
             return _period_mismatch(clock, *periods)
         return hour
-    if end_period is not None and (hour := _hour_in(clock.hour, end_period)) is not None:
-        return hour
+    if end is not None and end.period is not None:
+        hour, end_hour = _hour_in(clock.hour, end.period), _hour_in(end.hour, end.period)
+        if hour is not None and (end_hour is None or hour <= end_hour):
+            return hour
     if clock.literal or clock.hour >= 7:
         return clock.hour
     readings = (time(clock.hour, clock.minute), time(clock.hour + 12, clock.minute))
@@ -592,14 +611,25 @@ def _start_hour(clock: _Clock, phrase: str | None, end_period: str | None) -> in
     return Unclear(UnclearCode.AMBIGUOUS_HOUR, explain, written=clock.written, times=readings)
 
 
-def _end_hour(clock: _Clock, start: time) -> int | Unclear:
+def _end_hour(clock: _Clock, start: time, *, afternoon: bool) -> int | Unclear:
+    """The end's hour: in its own part of the day, else as written; a bare end before the start
+    is read twelve hours later only when the start was marked after noon (``afternoon``)."""
     if clock.period is not None:
         hour = _hour_in(clock.hour, clock.period)
         return _period_mismatch(clock, clock.period) if hour is None else hour
-    if clock.literal or not 1 <= clock.hour <= 11:
-        return clock.hour
-    later = (h for h in (clock.hour, clock.hour + 12) if time(h, clock.minute) > start)
-    return next(later, clock.hour)
+    later = clock.hour + 12
+    if afternoon and clock.twelve_hour and time(clock.hour, clock.minute) < start:
+        return later if time(later, clock.minute) > start else clock.hour
+    return clock.hour
+
+
+def _likely_end(clock: _Clock, start: time, end: time) -> time | None:
+    """The reading of a bare end before the start that Warta offers but does not assume."""
+    if not clock.twelve_hour or end >= start:
+        return None
+    later = time(clock.hour + 12, clock.minute)
+    length = datetime.combine(date.min, later) - datetime.combine(date.min, start)
+    return later if timedelta(0) < length <= LIKELY_LONGEST else None
 
 
 # --- parse_when --------------------------------------------------------------------------------
@@ -714,20 +744,28 @@ def _pick_times(scan: _Scan, day: date) -> tuple[time, time | None, bool] | Uncl
     if len(periods) > 1:
         return Unclear(UnclearCode.PERIOD_MISMATCH, "parts of the day disagree", words=periods)
     span = scan.spans[0]
-    end_period = span.end.period if span.end is not None else None
-    hour = _start_hour(span.start, periods[0] if periods else None, end_period)
+    hour = _start_hour(span.start, periods[0] if periods else None, span.end)
     if isinstance(hour, Unclear):
         return hour
     start = time(hour, span.start.minute)
     if span.end is None:
         return start, None, span.open_end
-    hour = _end_hour(span.end, start)
+    afternoon = any(period in _AFTERNOON for period in (span.start.period, *periods))
+    hour = _end_hour(span.end, start, afternoon=afternoon)
     if isinstance(hour, Unclear):
         return hour
     end = time(hour, span.end.minute)
     if end <= start:
+        likely = _likely_end(span.end, start, end)
         explain = f"ends at {end:%H.%M}, not after its start at {start:%H.%M}"
-        return Unclear(UnclearCode.END_BEFORE_START, explain, times=(start, end), dates=(day,))
+        explain += f" ({likely:%H.%M} would be a guess)" if likely else ""
+        return Unclear(
+            UnclearCode.END_BEFORE_START,
+            explain,
+            times=(start, end),
+            dates=(day,),
+            likely_end=likely,
+        )
     return start, end, True
 
 
@@ -755,12 +793,18 @@ def parse_when(
       in a range ("8-10"). An hour without a part of the day means 07–12 and 13–23 as written,
       and 0 as midnight; a leading zero ("03.00") marks a 24-hour time. Hours 1–6 without either
       are ``ambiguous_hour``.
-    - A part of the day ("pagi", "siang", "sore", "petang", "malam", "dini hari", "subuh")
-      right after a time belongs to it ("jam 3 sore" is 15.00); one elsewhere ("besok pagi",
-      "nanti malam") applies to the start, and must agree with the start's own.
-    - In a range, an end without its own part of the day is its first reading after the start
-      ("jam 10-2" ends at 14.00), and a start without one borrows the end's ("jam 7-9 malam").
-      An end not after the start is refused: the desk does not schedule past midnight.
+    - A part of the day ("pagi", "siang", "sore", "petang", "malam", "dini hari", "subuh", or
+      "AM"/"PM") right after a time belongs to it ("jam 3 sore" is 15.00); one elsewhere ("besok
+      pagi", "nanti malam") applies to the start, and must agree with the start's own.
+    - In a range, a start without its own part of the day borrows the end's ("jam 7-9 malam")
+      unless that puts it after the end ("11.00-1.00 PM" starts at 11.00). An end without one is
+      read as written ("jam 9-11", "11.00-13.00"), never guessed to be after noon: only when the
+      start is marked "siang", "sore", "petang", "malam" or "PM" (its own or the phrase's) is a
+      bare end before the start read twelve hours later ("jam 3 sore-5" ends at 17.00, "nanti
+      malam jam 7-9" at 21.00). An end not after the start is refused as ``end_before_start``
+      ("11.00-10.00", "jam 10-2"), offering in ``likely_end`` the later reading of a bare 1–11
+      end if that makes an item of at most ``LIKELY_LONGEST`` ("11.00-1.00": 13.00?); the desk
+      does not schedule past midnight ("21.00-01.00").
     - "sampai selesai" / "-selesai" gives ``explicit_end`` with no ``end`` (``open_end``).
     - Times are local wall-clock times; a WIB/WITA/WIT label is reported in ``zone_label`` (see
       ``ZONE_NAMES``), never converted.

@@ -127,6 +127,11 @@ class Channel(abc.ABC):
         """One line for the operator at start: what this channel listens to."""
         return self.name
 
+    def published_url(self, target: str) -> str | None:
+        """Where this channel serves the published copies of a folder target (the links on
+        story cards), or None."""
+        return None
+
     # -- outbound -----------------------------------------------------------------------------
 
     def render(self, text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.base import Channel, ChannelContext
-from bot.config import ChannelConfig, TelegramConfig
+from bot.config import ChannelConfig, PlaygroundConfig, TelegramConfig
 
 
 def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
@@ -13,4 +13,8 @@ def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
             from bot.channels.telegram import TelegramChannel
 
             return TelegramChannel(context, config=config)
+        case PlaygroundConfig():
+            from bot.channels.playground import PlaygroundChannel
+
+            return PlaygroundChannel(context, config=config)
     raise ValueError(f"no channel of kind {config.kind!r}")  # pragma: no cover - config refuses

@@ -184,3 +184,40 @@ def test_a_day_off_written_as_yaml_off(tmp_path: Path):
     )
     calendar = settings.calendar.build(settings.zone)
     assert calendar.hours[5] == () and calendar.hours[0][0][0].hour == 8
+
+
+def test_pages_reachable_from_other_machines_need_a_password(tmp_path: Path):
+    with pytest.raises(ConfigError) as refused:
+        load_settings(write(tmp_path, "http: {host: 0.0.0.0}\n"), environ={})
+    assert "set web.password_env" in str(refused.value)
+    settings = load_settings(
+        write(tmp_path, "http: {host: 0.0.0.0}\nweb: {password_env: WEB_PASS}\n"),
+        environ={"WEB_PASS": "kata-sandi-redaksi"},
+    )
+    assert settings.web.password.get_secret_value() == "kata-sandi-redaksi"
+    with pytest.raises(ConfigError, match="WEB_PASS is not set"):
+        load_settings(
+            write(tmp_path, "http: {host: 0.0.0.0}\nweb: {password_env: WEB_PASS}\n"), environ={}
+        )
+    # On this machine only, no password is needed.
+    assert load_settings(write(tmp_path, "http: {host: 127.0.0.1}\n"), environ={}).web
+
+
+def test_the_playground_is_the_default_channel_and_the_training_clock_shrinks_windows(
+    tmp_path: Path,
+):
+    from bot.config import PlaygroundConfig, fast
+
+    settings = load_settings(write(tmp_path, "sla: {reminders: ['50%', '30m before']}\n"), {})
+    assert settings.active_channels == ()
+    served = settings.with_default_channel()
+    assert [type(channel) for channel in served.active_channels] == [PlaygroundConfig]
+    quick = fast(served, 60)
+    assert quick.training == 60
+    assert (quick.sla.submission, quick.sla.editing, quick.sla.publishing) == (
+        timedelta(minutes=1),
+        timedelta(minutes=3),
+        timedelta(minutes=2),
+    )
+    assert [point.key for point in quick.sla.reminders] == ["50%", "-0m30s"]
+    assert quick.assignments.answer_within == timedelta(minutes=2)

@@ -473,3 +473,12 @@ def test_an_h1_announcement_missed_over_midnight_is_posted_the_next_morning(
         "• 09.00–11.00 WIB A1 «Apel besar»"
     )
     assert sweep(desk) == []
+
+
+def test_an_end_before_the_start_is_asked_about_not_guessed(chat: Chat):
+    reply = chat.send("dedi", "/agenda tambah besok 11.00-10.00 | Rapat | Wali Kota | Aula")[0]
+    assert "lebih awal dari jam mulai (mulai 11.00, selesai 10.00)" in reply
+    assert "Mohon periksa lagi" in reply
+    reply = chat.send("dedi", "/agenda tambah besok 11.00-1.00 | Rapat | Wali Kota | Aula")[0]
+    assert "Maksud Bapak/Ibu sampai pukul 13.00? Jika ya, tulis 11.00-13.00" in reply
+    assert "Belum ada kegiatan" in chat.send("dedi", "/agenda besok")[0]

@@ -151,4 +151,6 @@ def test_lines_without_a_cause_are_as_before(renderer: Renderer, locale: str) ->
     assert (line(renderer, locale, failed_item), line(renderer, locale, retrying)) == expected[
         locale
     ]
-    assert line(renderer, locale, done) == "✅ mediacenter: https://situs/berita"
+    # The permalink is a link (Warta's markup), read as the bare address on plain channels.
+    link = '<a href="https://situs/berita">https://situs/berita</a>'
+    assert line(renderer, locale, done) == f"✅ mediacenter: {link}"

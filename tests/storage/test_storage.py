@@ -184,6 +184,9 @@ def test_four_instances_starting_at_once_mirror_the_people_without_conflict(
     db = Database(db_url)
     with db.transaction() as session:
         names = sorted(person.name for person in session.exec(select(Person)))
-        assert len(session.exec(select(Identity)).all()) == len(PEOPLE)
+        identities = session.exec(select(Identity)).all()
+        # One identity per person and channel they are known on (local and the playground).
+        assert len(identities) == 2 * len(PEOPLE)
+        assert len({(i.channel, i.address) for i in identities}) == len(identities)
     db.dispose()
     assert "Rina Baru" in names and len(names) == len(PEOPLE)

@@ -59,12 +59,43 @@ def test_enabled_telegram_without_a_token_is_a_clear_error(tmp_path: Path):
     assert "WARTA_TELEGRAM_TOKEN is not set" in result.stderr
 
 
-def test_run_without_a_channel_explains_what_to_do(tmp_path: Path):
+def test_run_without_a_channel_serves_the_playground_and_says_where(tmp_path: Path):
+    import signal
+    import socket
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     config = tmp_path / "config.yaml"
-    config.write_text("data_dir: data\n")
-    result = run_warta("run", "--config", str(config), env={}, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "no chat channel is enabled" in result.stderr and "warta demo" in result.stderr
+    config.write_text(
+        "data_dir: data\n"
+        "people:\n"
+        "  - {key: rina, name: Rina Wulandari, roles: [reporter]}\n"
+        f"http: {{port: {port}}}\n"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "run", "--config", str(config), "--fast"],
+        cwd=tmp_path,
+        env={**os.environ},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(5)]
+        assert f"Open http://127.0.0.1:{port}/ in a browser" in "".join(lines)
+        assert "Training clock: deadlines 60× faster" in "".join(lines)
+        picker = httpx.get(f"http://127.0.0.1:{port}/play", timeout=10)
+        assert picker.status_code == 200 and "Rina Wulandari" in picker.text
+        chat = httpx.get(f"http://127.0.0.1:{port}/play/rina", timeout=10)
+        assert "Mode latihan" in chat.text  # the page says the clock runs fast
+    finally:
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=15)
+    assert process.returncode == 0 and "Traceback" not in err
 
 
 def test_warta_run_serves_the_group_and_stops_cleanly(tmp_path: Path):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from workflow.when import (
     DEFAULT_DURATION,
+    LIKELY_LONGEST,
     MAX_DAYS,
     ZONE_NAMES,
     Unclear,
@@ -179,7 +180,6 @@ WHEN_CASES = [
     pytest.param("besok 8-10", at(d(11, 26), "08.00", "10.00"), id="bare-hour-range"),
     pytest.param("besok 8 - 10 malam", at(d(11, 26), "20.00", "22.00"), id="bare-range-malam"),
     pytest.param("besok 8-selesai", at(d(11, 26), "08.00", explicit_end=True), id="bare-open"),
-    pytest.param("besok jam 10-2", at(d(11, 26), "10.00", "14.00"), id="end-after-start"),
     pytest.param("besok jam 7-9 malam", at(d(11, 26), "19.00", "21.00"), id="start-borrows"),
     pytest.param(
         "besok jam 9 pagi sampai 2 siang", at(d(11, 26), "09.00", "14.00"), id="two-periods"
@@ -190,6 +190,32 @@ WHEN_CASES = [
         at(d(11, 26), "19.30", "22.00", zone="WIB"),
         id="zone-on-both-ends",
     ),
+    # ranges as the desk writes them ("09.00-11.00" is range-dash above): an end is read as
+    # written, never guessed to be after noon
+    pytest.param("besok 13.00-15.00", at(d(11, 26), "13.00", "15.00"), id="desk-afternoon"),
+    pytest.param("besok 11.00-13.00", at(d(11, 26), "11.00", "13.00"), id="desk-across-noon"),
+    pytest.param("besok 19.30-21.00", at(d(11, 26), "19.30", "21.00"), id="desk-evening"),
+    pytest.param("besok 11.00-12.00", at(d(11, 26), "11.00", "12.00"), id="desk-until-noon"),
+    pytest.param(
+        "besok 08.00 - 12.00 WIB", at(d(11, 26), "08.00", "12.00", zone="WIB"), id="desk-wib"
+    ),
+    pytest.param("besok pukul 10 s.d. 12", at(d(11, 26), "10.00", "12.00"), id="desk-pukul-s.d."),
+    pytest.param(
+        "besok 10.00 sampai selesai",
+        at(d(11, 26), "10.00", explicit_end=True),
+        id="desk-sampai-selesai",
+    ),
+    # ... and read after noon only when the writer said so, on the end or on the start
+    pytest.param("besok 11.00-1.00 siang", at(d(11, 26), "11.00", "13.00"), id="end-siang"),
+    pytest.param("besok 11.00-1 siang", at(d(11, 26), "11.00", "13.00"), id="bare-end-siang"),
+    pytest.param("besok jam 3 sore-5", at(d(11, 26), "15.00", "17.00"), id="start-sore-carries"),
+    pytest.param("besok jam 1 siang - 3", at(d(11, 26), "13.00", "15.00"), id="start-siang"),
+    pytest.param("besok siang jam 11-1", at(d(11, 26), "11.00", "13.00"), id="phrase-siang"),
+    pytest.param("nanti sore jam 4-7", at(d(11, 25), "16.00", "19.00"), id="phrase-sore"),
+    pytest.param("besok 10 pm", at(d(11, 26), "22.00"), id="pm"),
+    pytest.param("besok 9 AM - 1 PM", at(d(11, 26), "09.00", "13.00"), id="am-to-pm"),
+    pytest.param("besok 11.00-1.00 PM", at(d(11, 26), "11.00", "13.00"), id="end-pm"),
+    pytest.param("besok 10.00-11.00 PM", at(d(11, 26), "22.00", "23.00"), id="start-borrows-pm"),
     # mixed order, case, punctuation
     pytest.param("pukul 14.00 besok", at(d(11, 26), "14.00"), id="time-first"),
     pytest.param("besok, 26 November, pukul 14.00", at(d(11, 26), "14.00"), id="day-and-date"),
@@ -461,6 +487,82 @@ UNCLEAR_CASES = [
         {"code": C.END_BEFORE_START, "times": (time(22), time(2))},
         id="past-midnight",
     ),
+    # an end before the start is asked about, whatever reading after noon it might have
+    pytest.param(
+        "besok 11.00-10.00",
+        {
+            "code": C.END_BEFORE_START,
+            "times": (time(11), time(10)),
+            "dates": (d(11, 26),),
+            "likely_end": None,  # 22.00 would make 11 hours: likelier a slip than an evening
+        },
+        id="end-an-hour-before-start-is-not-22.00",
+    ),
+    pytest.param(
+        "besok 11.00-1.00",
+        {"code": C.END_BEFORE_START, "times": (time(11), time(1)), "likely_end": time(13)},
+        id="11.00-1.00-offers-13.00",
+    ),
+    pytest.param(
+        "besok jam 10-2",
+        {"code": C.END_BEFORE_START, "times": (time(10), time(2)), "likely_end": time(14)},
+        id="jam-10-2-offers-14.00",
+    ),
+    pytest.param(
+        "besok jam 11-1",
+        {"code": C.END_BEFORE_START, "times": (time(11), time(1)), "likely_end": time(13)},
+        id="jam-11-1-offers-13.00",
+    ),
+    pytest.param(
+        "besok 13.00-2.00",
+        {"code": C.END_BEFORE_START, "times": (time(13), time(2)), "likely_end": time(14)},
+        id="a-24-hour-start-does-not-carry-the-end",
+    ),
+    pytest.param(
+        "besok pagi jam 9-1",
+        {"code": C.END_BEFORE_START, "times": (time(9), time(1)), "likely_end": time(13)},
+        id="pagi-does-not-carry-the-end",
+    ),
+    pytest.param(
+        "besok 08.00-5.00",
+        {"code": C.END_BEFORE_START, "times": (time(8), time(5)), "likely_end": time(17)},
+        id="a-working-day-is-offered",
+    ),
+    pytest.param(
+        "besok 07.30-5.00",
+        {"code": C.END_BEFORE_START, "times": (time(7, 30), time(5)), "likely_end": None},
+        id="longer-than-likely-is-not-offered",
+    ),
+    pytest.param(
+        "besok 11.00-09.00",
+        {"code": C.END_BEFORE_START, "times": (time(11), time(9)), "likely_end": None},
+        id="a-leading-zero-end-is-24-hour",
+    ),
+    pytest.param(
+        "besok 09.00-9.00",
+        {"code": C.END_BEFORE_START, "times": (time(9), time(9)), "likely_end": None},
+        id="end-equals-start-offers-nothing",
+    ),
+    pytest.param(
+        "besok 21.00-01.00",
+        {"code": C.END_BEFORE_START, "times": (time(21), time(1)), "likely_end": None},
+        id="21.00-01.00-crosses-midnight",
+    ),
+    pytest.param(
+        "besok 21.00-1.00",
+        {"code": C.END_BEFORE_START, "times": (time(21), time(1)), "likely_end": None},
+        id="21.00-1.00-crosses-midnight",
+    ),
+    pytest.param(
+        "besok jam 8 malam-1",
+        {"code": C.END_BEFORE_START, "times": (time(20), time(1)), "likely_end": None},
+        id="malam-does-not-carry-past-midnight",
+    ),
+    pytest.param(
+        "besok jam 12 AM",
+        {"code": C.PERIOD_MISMATCH, "words": ("am",)},
+        id="12-am-is-asked",
+    ),
     pytest.param(
         "besok jam 9 jam 10",
         {"code": C.CONFLICTING_TIMES, "words": ("jam 9", "jam 10")},
@@ -509,6 +611,20 @@ def test_parse_when_asks_late_in_december(text: str, expected: dict):
     result = parse_when(text, today=LATE_DECEMBER)
     assert isinstance(result, Unclear)
     assert {field: getattr(result, field) for field in expected} == expected
+
+
+@pytest.mark.parametrize("start", range(7, 24), ids=lambda hour: f"{hour:02d}.00")
+def test_a_bare_end_is_read_as_written_and_asked_about_when_before_the_start(start: int):
+    for end in range(1, 12):
+        result = parse_when(f"besok {start:02d}.00-{end}.00", today=TODAY)
+        if end > start:
+            assert result == at(d(11, 26), f"{start:02d}.00", f"{end:02d}.00")
+            continue
+        assert isinstance(result, Unclear), (start, end)
+        assert (result.code, result.times) == (C.END_BEFORE_START, (time(start), time(end)))
+        later = timedelta(hours=end + 12 - start)
+        offered = time(end + 12) if timedelta(0) < later <= LIKELY_LONGEST else None
+        assert result.likely_end == offered, (start, end)
 
 
 # --- When: the caller's helpers ----------------------------------------------------------------

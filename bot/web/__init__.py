@@ -1,0 +1,1 @@
+"""Warta's own web pages: the browser playground and the desk board."""
