@@ -56,7 +56,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     print(f"  checklist   {items or '(none: /verify passes at once)'}")
     running = [channel.kind for channel in settings.active_channels]
-    print(f"  channels    {', '.join(running) or 'none (warta run needs one; see Channels)'}")
+    print(
+        f"  channels    {', '.join(running) or 'none configured: warta run serves the playground'}"
+    )
     print(f"  people      {len(settings.people)}")
     for person in settings.people:
         reach = [

@@ -181,7 +181,10 @@ class OutboxDispatcher:
             )
         else:
             remote_id = await channel.send(
-                recipient=item.recipient or "", text=item.text or "", reply_to=item.reply_to
+                recipient=item.recipient or "",
+                text=item.text or "",
+                reply_to=item.reply_to,
+                template=item.payload.get("template"),
             )
         await asyncio.to_thread(self.delivery.message_sent, item.id or 0, remote_id)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from handlers.messages import Button, DeskOptions
+from handlers.reach import Reach
 from handlers.render import Renderer
 from storage import repo
 from storage.db import Database
@@ -60,14 +61,17 @@ class Cards:
         renderer: Renderer,
         options: DeskOptions,
         people: Callable[[], repo.PeopleDirectory],
+        reach: Reach,
     ) -> None:
         self.db, self.renderer, self.options = db, renderer, options
         self._people = people
+        self.reach = reach
 
     def enqueue(self, session: Session, story: Story, now: datetime) -> None:
-        """Ask for the story's card to be redrawn in every card chat (once, however many
-        changes come before it is drawn)."""
-        for channel, chat_id in self.options.card_chats:
+        """Ask for the story's card to be redrawn in every card chat — the desk's group, and
+        the members of a virtual group who follow this story (once, however many changes
+        come before it is drawn)."""
+        for channel, chat_id in self.reach.group_chats(session, about=story, fallback=False):
             repo.enqueue_card(
                 session, story_id=story.id or 0, channel=channel, chat_id=chat_id, now=now
             )

@@ -53,7 +53,13 @@ class Desk:
         self.listeners: list[Callable[[], None]] = []
         """Called after a message changed a story (the alarm clock looks for its next wake)."""
         self.reach = Reach(renderer=renderer, options=options, people=lambda: self.people)
-        self.cards = Cards(db=db, renderer=renderer, options=options, people=lambda: self.people)
+        self.cards = Cards(
+            db=db,
+            renderer=renderer,
+            options=options,
+            people=lambda: self.people,
+            reach=self.reach,
+        )
         self.reload_people()
 
     def reload_people(self) -> None:

@@ -77,6 +77,11 @@ class ChannelTraits:
     """False: cards and questions list the commands to type instead of buttons."""
     private: bool = True
     """Whether Warta can reach a person one to one on this channel."""
+    virtual_group: bool = False
+    """The channel has no group Warta can join (WhatsApp): the desk's group on it is every
+    member reached one to one, each getting what concerns them (or everything)."""
+    relay_chat: bool = False
+    """In a virtual group, a member's plain chat is passed on to the other members."""
     album_quiet: timedelta = timedelta(seconds=3)
     """Photos sent together arrive as parts; the album is complete after this much quiet."""
 
@@ -139,5 +144,6 @@ class DeskOptions:
 
     @property
     def card_chats(self) -> tuple[tuple[str, str], ...]:
-        """(channel, chat) pairs where every story has a living card: the desk's group."""
+        """(channel, chat) pairs where every story has a living card: the desk's group (a
+        virtual group's members are added per story, see :class:`handlers.reach.Reach`)."""
         return tuple((c.name, address) for c in self.channels for address in c.group)

@@ -13,8 +13,17 @@ from handlers.messages import Button, ChannelTraits, DeskOptions
 from handlers.render import Renderer
 from storage import repo
 from storage.models import Story
+from workflow.lifecycle import Role
 
 log = logging.getLogger(__name__)
+
+ALL, MINE = "all", "mine"
+FOLLOWERS = frozenset({Role.SECTION_HEAD, Role.EDITOR, Role.OPERATOR})
+
+
+def default_mode(roles: frozenset[Role]) -> str:
+    """Editors, operators and the Kasi follow every story; reporters their own."""
+    return ALL if roles & FOLLOWERS else MINE
 
 
 class Reach:
@@ -43,17 +52,43 @@ class Reach:
             return prefer
         return usable[0] if usable else None
 
-    def group_chats(self, session: Session) -> list[tuple[str, str]]:
+    def group_chats(
+        self, session: Session, *, about: Story | None = None, fallback: bool = True
+    ) -> list[tuple[str, str]]:
         """The desk's group, where Warta posts its own news: the group addresses every running
-        channel declares, else the group chat Warta heard from most recently on a running
-        channel (never a private chat); empty when Warta knows no group yet."""
-        if self.options.card_chats:
-            return list(self.options.card_chats)
+        channel declares, and on a channel with a virtual group each member who wants this
+        news (:meth:`members`); else the group chat Warta heard from most recently on a
+        running channel (never a private chat); empty when Warta knows no group yet."""
+        chats = list(self.options.card_chats)
+        for channel in self.options.channels:
+            if channel.virtual_group:
+                chats += [(channel.name, chat) for chat in self.members(session, channel, about)]
+        if chats or not fallback or any(c.virtual_group for c in self.options.channels):
+            return chats
         found = repo.latest_group_chat(session)
         if found is None or self.channel(found[0]) is None:
             log.warning("no group chat is configured or known; group messages are not sent")
             return []
         return [found]
+
+    def members(
+        self, session: Session, channel: ChannelTraits, about: Story | None = None
+    ) -> list[str]:
+        """The members of a channel's virtual group who get news ``about`` a story (or the
+        desk's news): everyone in ``all`` mode; in ``mine`` mode only the story's reporter and
+        holder. Editors, operators and the section head follow everything unless they chose
+        less (``/senyap``); reporters their own stories unless they chose more (``/ramai``)."""
+        modes = repo.member_modes(session, channel.name)
+        concerned = {about.reporter_id, about.holder_id} if about is not None else set()
+        chats = []
+        for person in sorted(self._people().by_id.values(), key=lambda p: p.name):
+            address = person.addresses.get(channel.name)
+            if address is None or not person.roles:
+                continue
+            mode = modes.get(person.id) or default_mode(person.roles)
+            if mode == ALL or person.id in concerned:
+                chats.append(address)
+        return chats
 
     def post_to_group(
         self,
@@ -69,7 +104,9 @@ class Reach:
         language; ``skip`` is a chat that already has it."""
         written = []
         text: str | None = None
-        for channel, chat in self.group_chats(session):
+        story = values.get("story")
+        about = story if isinstance(story, Story) else None
+        for channel, chat in self.group_chats(session, about=about):
             if (channel, chat) == skip:
                 continue
             text = text or self.renderer.render(name, now=now, **values)
@@ -81,6 +118,7 @@ class Reach:
                     text=text,
                     now=now,
                     story_id=story_id,
+                    template=name,
                 )
             )
         return written
@@ -123,6 +161,7 @@ class Reach:
             story_id=story.id if story else None,
             inbox_id=inbox_id,
             buttons=[vars(button) for button in buttons] if buttons else None,
+            template=name,
         )
 
     def announce(
@@ -145,4 +184,5 @@ class Reach:
             text=text,
             now=now,
             story_id=story.id,
+            template=name,
         )

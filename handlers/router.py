@@ -22,6 +22,7 @@ from handlers.command import (
     SubCommand,
 )
 from handlers.info import digest, late, list_open, show_help, status, whoami
+from handlers.membership import everything, quiet
 from handlers.publishing import abandon_target, report_published, retry_publish
 from handlers.roster import duty, leave, roster, swap_duty
 from handlers.stories import (
@@ -195,6 +196,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("leave", "cuti", leave, "<orang> <tanggal>", roles=PLANNERS),
     Command("duty", "piket", duty, "[besok | tanggal]", roles=PEOPLE),
     Command("digest", "ringkasan", digest, "[kemarin | hari ini | 2026-12-02]", roles=STAFF),
+    Command("quiet", "senyap", quiet, roles=PEOPLE, private=True),
+    Command("all", "ramai", everything, roles=PEOPLE, private=True),
     Command("help", "bantuan", show_help, roles=EVERYONE, private=True),
     Command("whoami", "siapa", whoami, roles=EVERYONE, private=True),
 )

@@ -109,6 +109,7 @@ class Turn:
                 story_id=story.id if story else None,
                 inbox_id=self.inbox_id,
                 reply_to=reply_to or None,
+                template=name,
             )
         )
 

@@ -277,7 +277,7 @@ class Watch:
         if needs_group:
             out.extend(
                 Delivery(channel, chat, f"{kind}_group", None)
-                for channel, chat in self.desk.reach.group_chats(session)
+                for channel, chat in self.desk.reach.group_chats(session, about=entry.story)
             )
         unique: dict[tuple[str, str], Delivery] = {}
         for delivery in out:
@@ -348,6 +348,7 @@ class Watch:
             now=now,
             story_id=story.id if isinstance(story, Story) else None,
             about=about,
+            template=delivery.template,
         )
 
     # -- the daily digest ---------------------------------------------------------------------

@@ -318,6 +318,18 @@ class PublishedMedia(SQLModel, table=True):
     created_at: datetime = utc_column()
 
 
+class MemberSetting(SQLModel, table=True):
+    """How much of the desk's traffic a member of a virtual group wants on a channel."""
+
+    __tablename__ = "member_setting"
+
+    person_id: int = Field(foreign_key="person.id", primary_key=True)
+    channel: str = Field(primary_key=True, max_length=32)
+    mode: str = Field(max_length=16)
+    """``all`` (every story's progress) or ``mine`` (only what concerns them)."""
+    updated_at: datetime = utc_column()
+
+
 class DailyRun(SQLModel, table=True):
     """A once-a-day job (the digest, announcements) done for a local day: never done twice."""
 

@@ -23,6 +23,7 @@ from storage.models import (
     Identity,
     InboxMessage,
     Media,
+    MemberSetting,
     OutboxItem,
     Person,
     PersonRole,
@@ -125,6 +126,24 @@ def sync_people(session: Session, people: Iterable[Any]) -> None:
 
 
 PEOPLE_LOCK = 0x57415254  # "WART": the advisory lock of the people's mirror
+
+
+def member_modes(session: Session, channel: str) -> dict[int, str]:
+    """What each member chose to receive in a channel's virtual group (``all``/``mine``)."""
+    rows = session.exec(
+        select(MemberSetting.person_id, MemberSetting.mode).where(MemberSetting.channel == channel)
+    ).all()
+    return dict(rows)
+
+
+def set_member_mode(
+    session: Session, *, person_id: int, channel: str, mode: str, now: datetime
+) -> None:
+    row = session.get(MemberSetting, (person_id, channel)) or MemberSetting(
+        person_id=person_id, channel=channel, mode=mode, updated_at=now
+    )
+    row.mode, row.updated_at = mode, now
+    session.add(row)
 
 
 def _addresses(config: Any) -> dict[str, str]:
@@ -376,6 +395,7 @@ def enqueue_message(
     reply_to: str | None = None,
     buttons: list[dict[str, Any]] | None = None,
     about: str | None = None,
+    template: str | None = None,
 ) -> int:
     """Queue a message for delivery after commit (with answer buttons when given); returns
     the outbox id. ``about`` names what it is about (``sla:<clock>:<point>``), so that a later
@@ -386,6 +406,8 @@ def enqueue_message(
         payload["buttons"] = buttons
     if about:
         payload["about"] = about
+    if template:
+        payload["template"] = template  # the kind of message (a channel may need a form of it)
     return int(
         _core(
             session,

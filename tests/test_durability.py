@@ -231,7 +231,9 @@ class FlakyMessenger(LocalChannel):
         super().__init__()
         self.failures = failures
 
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+    ) -> str:
         if self.failures:
             self.failures -= 1
             raise ConnectionError("network is unreachable")

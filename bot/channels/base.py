@@ -45,6 +45,10 @@ class Abilities:
     max_buttons: int = 0
     private: bool = True
     """Warta can write to a person one to one."""
+    virtual_group: bool = False
+    """No group Warta can join: the desk's group on this channel is its members, one to one."""
+    relay_chat: bool = False
+    """In the virtual group, members' plain chat is passed on to the others."""
     album_quiet: timedelta = timedelta(seconds=3)
     """Photos sent together arrive one by one; the album is complete after this much quiet."""
 
@@ -97,6 +101,8 @@ class Channel(abc.ABC):
             edit_in_place=abilities.edit_in_place,
             buttons=abilities.buttons,
             private=abilities.private,
+            virtual_group=abilities.virtual_group,
+            relay_chat=abilities.relay_chat,
             album_quiet=abilities.album_quiet,
         )
 
@@ -143,8 +149,12 @@ class Channel(abc.ABC):
         return split(text, self.abilities.markup, self.abilities.max_text)
 
     @abc.abstractmethod
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
-        """Send ``text`` (neutral markup) to a chat; return the id of the (last) message sent."""
+    async def send(
+        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+    ) -> str | None:
+        """Send ``text`` (neutral markup) to a chat; return the id of the (last) message sent.
+        ``template`` names the kind of message (``sla_reminder``, ``daily_digest`` …), for a
+        channel that must send some kinds in an approved form (WhatsApp outside 24 hours)."""
 
     async def show_card(
         self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
@@ -154,7 +164,7 @@ class Channel(abc.ABC):
 
         A channel without buttons gets ``buttons`` empty: the text already lists what to type.
         """
-        return await self.send(recipient=recipient, text=text, reply_to=None)
+        return await self.send(recipient=recipient, text=text, reply_to=None, template="story_card")
 
     async def answer_button(self, *, callback_id: str, text: str) -> None:
         """Answer a pressed button with a short notice to the presser (where the channel can)."""

@@ -47,6 +47,8 @@ class LocalChannel(Channel):
         edit_in_place: bool = True,
         buttons: bool = True,
         max_text: int = 100_000,
+        virtual_group: bool = False,
+        relay_chat: bool = False,
     ) -> None:
         self.context = context  # type: ignore[assignment]
         self.group = group
@@ -56,6 +58,8 @@ class LocalChannel(Channel):
             edit_in_place=edit_in_place,
             buttons=buttons,
             max_buttons=8 if buttons else 0,
+            virtual_group=virtual_group,
+            relay_chat=relay_chat,
         )
         self.signer = ButtonSigner(secrets.token_bytes(16))
         self.said: list[Said] = []
@@ -70,7 +74,9 @@ class LocalChannel(Channel):
     def _next_id(self) -> str:
         return f"{self._prefix}-{next(self._ids)}"
 
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+    ) -> str:
         message_id = ""
         for part in self.parts(text):
             message_id = self._next_id()

@@ -122,7 +122,9 @@ class PlaygroundChannel(Channel):
     async def start(self) -> None:
         self.web.hub.bind(asyncio.get_running_loop())
 
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str:
+    async def send(
+        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+    ) -> str:
         message_id = ""
         for part in self.parts(text):
             message_id = f"pg-{uuid.uuid4().hex[:16]}"

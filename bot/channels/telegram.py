@@ -379,7 +379,9 @@ class TelegramChannel(Channel):
         except Forbidden as error:
             raise PermanentSendError(f"Telegram refused: {error.message}") from None
 
-    async def send(self, *, recipient: str, text: str, reply_to: str | None) -> str | None:
+    async def send(
+        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+    ) -> str | None:
         parts = split_message(self.render(text))
         key = (recipient, hash(text))
         done = self._sent_parts.setdefault(key, [])

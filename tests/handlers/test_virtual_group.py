@@ -1,0 +1,90 @@
+"""A channel without a group (WhatsApp): the desk's group is its members one to one, each
+getting what concerns them, or everything (/ramai), or only their own (/senyap)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from bot.app import build
+from bot.channels.local import LocalChannel
+from bot.channels.markup import plain
+from handlers.messages import ChatKind, InboundMessage
+from tests.support import STORY, FakeClock, desk_settings
+
+
+class Members:
+    """Everyone writes to Warta one to one; what each person received is read per person."""
+
+    def __init__(self, db_url: str, folder: Path) -> None:
+        self.channel = LocalChannel(edit_in_place=False, buttons=False, virtual_group=True)
+        self.warta = build(
+            desk_settings(db_url, folder), channels={"local": self.channel}, clock=FakeClock()
+        )
+        self._ids = 0
+
+    def say(self, who: str, text: str) -> None:
+        self._ids += 1
+        self.warta.intake.receive(
+            InboundMessage(
+                channel="local",
+                chat_id=who,
+                message_id=f"m{self._ids}",
+                sender=who,
+                text=text,
+                chat_kind=ChatKind.PRIVATE,
+            )
+        )
+        asyncio.run(self.warta.dispatcher.drain())
+
+    def got(self) -> dict[str, list[str]]:
+        received: dict[str, list[str]] = {}
+        for said in self.channel.take():
+            received.setdefault(said.recipient, []).append(plain(said.text))
+        return received
+
+
+@pytest.fixture
+def members(db_url: str, tmp_path: Path):
+    running = Members(db_url, tmp_path)
+    yield running
+    running.warta.close()
+
+
+def test_followers_get_every_story_and_reporters_their_own(members: Members):
+    members.say("rina", STORY)
+    got = members.got()
+    assert "Berita #1" in got["rina"][0]  # the receipt, to the reporter
+    for follower in ("dedi", "sari", "hendra", "budi"):  # editors, the Kasi, the operator
+        assert any("📰 #1 Wali Kota Buka Musrenbang" in text for text in got[follower])
+    assert "anton" not in got  # another reporter: not his story
+    members.say("dedi", "/sunting 1")
+    got = members.got()
+    assert "sedang disunting oleh Dedi" in got["dedi"][0]
+    # The others learn it once each (the news, and the card anew as the state changed) …
+    assert any("sedang disunting" in text for text in got["sari"])
+    # … and the reporter follows her own story.
+    assert any("sedang disunting" in text for text in got["rina"])
+    assert "anton" not in got
+
+
+def test_a_member_chooses_less_or_more(members: Members):
+    members.say("sari", "/senyap")
+    members.say("anton", "/ramai")
+    replies = members.got()
+    assert "hanya menerima kabar berita yang menyangkut" in replies["sari"][0]
+    assert "news of every story" in replies["anton"][0]  # Anton reads English
+    members.say("rina", STORY)
+    got = members.got()
+    assert "sari" not in got and any("#1" in text for text in got["anton"])
+    members.say("sari", "/sunting 1")  # holding it, she is concerned again
+    members.say("dedi", "/ramai")  # the default of an editor: said so
+    got = members.got()
+    assert any("sedang disunting oleh Sari" in text for text in got["sari"])
+    assert "pengaturan bawaan" in got["dedi"][-1]
+
+
+def test_the_setting_is_for_channels_without_a_group(chat):
+    assert "hanya berlaku di saluran tanpa grup" in chat.send("dedi", "/senyap")[0]
