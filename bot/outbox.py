@@ -96,7 +96,7 @@ class OutboxDispatcher:
                 for lane, lane_items in _by_lane(items).items():
                     task = asyncio.create_task(self._run_lane(lane_items))
                     running[lane] = task
-                    task.add_done_callback(lambda _t, lane=lane: running.pop(lane, None))
+                    task.add_done_callback(lambda _t, lane=lane: self._lane_done(running, lane))
             except Exception:
                 log.exception("outbox round failed; trying again")
             await _first_of(stop, self._wake, timeout=interval)
@@ -104,6 +104,12 @@ class OutboxDispatcher:
         renewing.cancel()
         await asyncio.gather(renewing, return_exceptions=True)
         self._loop = self._wake = None
+
+    def _lane_done(self, running: dict[repo.Lane, asyncio.Task[None]], lane: repo.Lane) -> None:
+        """A lane is free again: what queued behind it (a reply behind a card) goes now."""
+        running.pop(lane, None)
+        if self._wake is not None:
+            self._wake.set()
 
     async def _renew_forever(self, stop: asyncio.Event) -> None:
         """Keep this instance's claims alive while it works on them: a claim that is not
