@@ -540,7 +540,90 @@ class PlaygroundConfig(_Strict):
     enabled: bool = True
 
 
-ChannelConfig = Annotated[TelegramConfig | PlaygroundConfig, Field(discriminator="kind")]
+TemplateValue = Literal["text", "headline", "details", "count", "name"]
+"""What a template's variable is filled with: the message as one line (``text``), its first line
+(``headline``) or the rest (``details``), how many messages wait (``count``, for the nudge), the
+recipient's name on the desk (``name``)."""
+
+
+class WhatsAppTemplate(_Strict):
+    """An approved WhatsApp template (a Twilio Content SID) and what fills its variables
+    ``{{1}}``, ``{{2}}`` … in order."""
+
+    content_sid: str = Field(pattern=r"^HX[0-9a-fA-F]{32}$")
+    variables: tuple[TemplateValue, ...] = ("text",)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sid_alone(cls, value: Any) -> Any:
+        """``sla_reminder: HX…`` is a template whose one variable is the message's text."""
+        return {"content_sid": value} if isinstance(value, str) else value
+
+
+class WhatsAppConfig(_Strict):
+    """WhatsApp through Twilio's Messaging API: the account's credentials (from the
+    environment), the sender, the public address Twilio calls, and the approved templates for
+    members who have not written for 24 hours. Every member chats one to one with the sender
+    (a virtual group)."""
+
+    kind: Literal["whatsapp"] = "whatsapp"
+    enabled: bool = True
+    account_sid_env: str = "WARTA_TWILIO_ACCOUNT_SID"
+    auth_token_env: str = "WARTA_TWILIO_AUTH_TOKEN"
+    sender: str | None = Field(default=None, pattern=r"^whatsapp:\+[1-9]\d{6,14}$")
+    """Warta's WhatsApp number as Twilio writes it: ``whatsapp:+62…``."""
+    messaging_service_sid: str | None = Field(default=None, pattern=r"^MG[0-9a-fA-F]{32}$")
+    """Or a Messaging Service whose sender pool holds the number."""
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s?#]+$")
+    """The address Twilio calls (behind the proxy), e.g. https://warta.example.go.id: the
+    webhook is ``<public_url>/whatsapp/webhook`` and its signature is checked against it."""
+    relay_chat: bool = False
+    album_quiet: Duration = timedelta(seconds=4)
+    """Photos one member sends within this of each other make one submission."""
+    media_hosts: tuple[str, ...] = ("api.twilio.com", "*.twilio.com")
+    """The only hosts Warta sends the account's credentials to when it fetches a photo
+    (``*.`` for any sub-domain); a redirect elsewhere is followed without them."""
+    templates: dict[str, WhatsAppTemplate] = {}
+    """Per kind of message (``sla_reminder``, ``sla_escalation``, ``daily_digest``,
+    ``assignment_offered`` …, and ``nudge``), the template sent outside the 24-hour window."""
+    nudge_every: Duration = timedelta(hours=24)
+    """A member who does not answer the nudge is nudged again after this long."""
+    variable_limit: int = Field(default=700, ge=20, le=1600)
+    """The longest text put into one template variable (longer is cut with "…")."""
+    api_base: str | None = Field(default=None, pattern=r"^https?://")
+    """Where Twilio's REST API is (tests and proxies only; default https://api.twilio.com)."""
+    account_sid: str = ""
+    auth_token: SecretStr = SecretStr("")
+
+    @field_validator("templates")
+    @classmethod
+    def _template_kinds(cls, templates: dict[str, WhatsAppTemplate]) -> dict[str, WhatsAppTemplate]:
+        for kind, template in templates.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", kind):
+                raise ValueError(f"templates: '{kind}' is not the name of a kind of message")
+            if not template.variables:
+                raise ValueError(f"templates.{kind}: name at least one variable")
+        return templates
+
+    @model_validator(mode="after")
+    def _reachable(self) -> WhatsAppConfig:
+        if not self.enabled:
+            return self
+        if not (self.sender or self.messaging_service_sid):
+            raise ValueError(
+                "name Warta's WhatsApp sender (sender: whatsapp:+62…) or a messaging_service_sid"
+            )
+        if not self.public_url:
+            raise ValueError(
+                "public_url is needed: the https address Twilio calls (the webhook is "
+                "<public_url>/whatsapp/webhook)"
+            )
+        return self
+
+
+ChannelConfig = Annotated[
+    TelegramConfig | PlaygroundConfig | WhatsAppConfig, Field(discriminator="kind")
+]
 """A chat channel, picked by ``kind`` (one entry per kind)."""
 
 
@@ -739,6 +822,10 @@ _PATTERN_ADVICE = {
     "email": "this is not an e-mail address",
     "key": "use lower-case letters, digits, '-', '_' or '.', starting with a letter",
     "name": "use lower-case letters, digits, '-' or '_', starting with a letter",
+    "sender": "write Warta's WhatsApp number as Twilio does, like whatsapp:+6281234567890",
+    "messaging_service_sid": "a Messaging Service SID is MG followed by 32 hex digits",
+    "content_sid": "a Content SID is HX followed by 32 hex digits (Twilio's Content Template "
+    "Builder shows it)",
 }
 
 
@@ -889,5 +976,24 @@ def _channel_secrets(channel: ChannelConfig, environ: Mapping[str, str]) -> Chan
             )
         return channel.model_copy(
             update={"token": SecretStr(token), "webhook_secret": SecretStr(secret)}
+        )
+    if isinstance(channel, WhatsAppConfig):
+        account_sid = environ.get(channel.account_sid_env, "")
+        auth_token = environ.get(channel.auth_token_env, "")
+        problems = []
+        if not re.fullmatch(r"AC[0-9a-fA-F]{32}", account_sid):
+            problems.append(
+                f"{where}.account_sid_env: set {channel.account_sid_env} to the Twilio Account "
+                "SID (AC followed by 32 hex digits, on the Twilio Console's home page)"
+            )
+        if not auth_token:
+            problems.append(
+                f"{where}.auth_token_env: the environment variable {channel.auth_token_env} is "
+                "not set (put the Twilio Auth Token there)"
+            )
+        if problems:
+            raise ConfigError("environment", problems)
+        return channel.model_copy(
+            update={"account_sid": account_sid, "auth_token": SecretStr(auth_token)}
         )
     return channel

@@ -437,3 +437,49 @@ class DeskEvent(SQLModel, table=True):
     assignment_id: int | None = Field(default=None, foreign_key="assignment.id")
     day: str | None = Field(default=None, max_length=10)
     detail: dict[str, Any] = json_column()
+
+
+class WhatsAppContact(SQLModel, table=True):
+    """A WhatsApp number Warta talks to: when it last wrote (its 24-hour window), whether a
+    message was refused as outside the window since, the nudge, and its photos' burst."""
+
+    __tablename__ = "whatsapp_contact"
+
+    address: str = Field(primary_key=True, max_length=32)
+    """The number as the people's config writes it: ``+62…``."""
+    last_inbound_at: datetime | None = utc_column(nullable=True)
+    closed_at: datetime | None = utc_column(nullable=True)
+    """When a free-form message was sent that Twilio refused as outside the window (63016)."""
+    nudged_at: datetime | None = utc_column(nullable=True)
+    holding: bool = False
+    """Messages to this member wait in the outbox until they write."""
+    burst_id: str | None = Field(default=None, max_length=64)
+    """The album their photos and text of the last few seconds make (one submission)."""
+    burst_at: datetime | None = utc_column(nullable=True)
+    burst_text: bool = False
+    """The burst already has its text (another text starts another submission)."""
+    updated_at: datetime = utc_column()
+
+
+class WhatsAppMessage(SQLModel, table=True):
+    """One message Warta sent through Twilio, by its SID, and the furthest state Twilio reported
+    for it (status callbacks arrive in any order)."""
+
+    __tablename__ = "whatsapp_message"
+
+    sid: str = Field(primary_key=True, max_length=64)
+    address: str = Field(max_length=32)
+    sent_as: str = Field(max_length=16)
+    """``free`` (free-form, inside the window), ``template``, ``nudge``, or ``unknown``."""
+    kind: str | None = Field(default=None, max_length=64)
+    """The kind of message (``sla_reminder`` …), as the outbox named it."""
+    batch: str = Field(max_length=32, index=True)
+    """The parts of one long text share it."""
+    text: str | None = text_column(nullable=True)
+    """A free-form message's text (on its first part), to send again as a template or after
+    the member writes when Twilio says the window was closed."""
+    status: str = Field(max_length=16)
+    error_code: int | None = None
+    requeued: bool = False
+    created_at: datetime = utc_column()
+    updated_at: datetime = utc_column()

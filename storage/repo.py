@@ -765,6 +765,100 @@ def outbox_items(session: Session, *, story_id: int | None = None) -> Sequence[O
     return session.exec(query).all()
 
 
+_WAITING = (ItemState.PENDING, ItemState.RETRYING)
+
+
+def _chat_items(session: Session, channel: str, recipient: str) -> Sequence[OutboxItem]:
+    """A chat's messages and cards still to be sent (not being sent now), oldest first,
+    locked (two instances moving them at once take turns, the second sees them moved)."""
+    return session.exec(
+        select(OutboxItem)
+        .where(
+            OutboxItem.channel == channel,
+            OutboxItem.recipient == recipient,
+            col(OutboxItem.kind).in_(ORDERED_KINDS),
+            col(OutboxItem.status).in_(_WAITING),
+        )
+        .order_by(col(OutboxItem.id))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+
+
+def release_waiting(session: Session, *, channel: str, recipient: str, now: datetime) -> int:
+    """Make a chat's waiting messages due now (its member wrote: WhatsApp lets them through);
+    returns how many were waiting."""
+    released = 0
+    for item in _chat_items(session, channel, recipient):
+        if item.next_attempt_at > now:
+            item.next_attempt_at = now
+            session.add(item)
+            released += 1
+    if released:
+        session.info[OUTBOX_WRITTEN] = True
+    return released
+
+
+def unsent_count(session: Session, *, channel: str, recipient: str) -> int:
+    """How many messages and cards to a chat are not sent yet (being sent included)."""
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(OutboxItem)
+            .where(
+                OutboxItem.channel == channel,
+                OutboxItem.recipient == recipient,
+                col(OutboxItem.kind).in_(ORDERED_KINDS),
+                col(OutboxItem.status).in_(UNFINISHED),
+            )
+        ).one()
+    )
+
+
+def let_pass(
+    session: Session, *, channel: str, recipient: str, kinds: Iterable[str], now: datetime
+) -> int:
+    """In a chat whose first messages must wait (a WhatsApp member outside the 24-hour
+    window), let the later messages of ``kinds`` (those the channel can send now, as approved
+    templates) go first: every other unsent message before the last of them is superseded and
+    queued again, unchanged, behind it. Returns how many were moved."""
+    items = _chat_items(session, channel, recipient)
+    passable = {
+        item.id
+        for item in items
+        if item.kind == "message" and item.payload.get("template") in set(kinds)
+    }
+    if not passable:
+        return 0
+    last = max(item_id for item_id in passable if item_id is not None)
+    moved = 0
+    for item in items:
+        if item.id is None or item.id >= last or item.id in passable:
+            continue
+        if not move_item(session, item, ItemEvent.SUPERSEDE, now=now, result={"moved": True}):
+            continue
+        session.add(
+            OutboxItem(
+                kind=item.kind,
+                channel=item.channel,
+                recipient=item.recipient,
+                story_id=item.story_id,
+                inbox_id=item.inbox_id,
+                reply_to=item.reply_to,
+                text=item.text,
+                payload=dict(item.payload),
+                attempts=item.attempts,
+                next_attempt_at=item.next_attempt_at,
+                created_at=item.created_at,
+                last_error=item.last_error,
+            )
+        )
+        moved += 1
+    if moved:
+        session.info[OUTBOX_WRITTEN] = True
+    return moved
+
+
 # -- stories ----------------------------------------------------------------------------------
 
 

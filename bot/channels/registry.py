@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.channels.base import Channel, ChannelContext
-from bot.config import ChannelConfig, PlaygroundConfig, TelegramConfig
+from bot.config import ChannelConfig, PlaygroundConfig, TelegramConfig, WhatsAppConfig
 
 
 def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
@@ -17,4 +17,8 @@ def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
             from bot.channels.playground import PlaygroundChannel
 
             return PlaygroundChannel(context, config=config)
+        case WhatsAppConfig():
+            from bot.channels.whatsapp import WhatsAppChannel
+
+            return WhatsAppChannel(context, config=config)
     raise ValueError(f"no channel of kind {config.kind!r}")  # pragma: no cover - config refuses
