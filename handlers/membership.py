@@ -29,3 +29,30 @@ def _choose(turn: Turn, mode: str) -> None:
     )
     turn.outcome = f"member_mode:{mode}"
     turn.reply("member_mode_set", mode=mode, default=mode == default_mode(turn.person.roles))
+
+
+def relay_chat(turn: Turn) -> bool:
+    """In a virtual group that relays chat, pass a member's plain message on to the members
+    who follow everything, named with its author; True when it was relayed."""
+    channel = turn.desk.reach.channel(turn.msg.channel)
+    text = turn.msg.text.strip()
+    if channel is None or not channel.relay_chat or not text or turn.media:
+        return False
+    assert turn.person is not None
+    me = turn.person.addresses.get(channel.name)
+    for chat in turn.desk.reach.members(turn.session, channel):
+        if chat == me:
+            continue
+        turn.written.append(
+            repo.enqueue_message(
+                turn.session,
+                channel=channel.name,
+                recipient=chat,
+                text=turn.render("member_chat", author=turn.person, text=text),
+                now=turn.now,
+                inbox_id=turn.inbox_id,
+                template="member_chat",
+            )
+        )
+    turn.outcome = "relayed"
+    return True

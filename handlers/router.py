@@ -22,7 +22,7 @@ from handlers.command import (
     SubCommand,
 )
 from handlers.info import digest, late, list_open, show_help, status, whoami
-from handlers.membership import everything, quiet
+from handlers.membership import everything, quiet, relay_chat
 from handlers.publishing import abandon_target, report_published, retry_publish
 from handlers.roster import duty, leave, roster, swap_duty
 from handlers.stories import (
@@ -105,6 +105,8 @@ def route(turn: Turn) -> None:
     if Role.REPORTER in turn.person.roles and _looks_like_submission(turn):
         submit(turn)
         return
+    if relay_chat(turn):
+        return
     if turn.desk.is_group(msg):
         turn.outcome = "ignored"
     else:
@@ -113,8 +115,11 @@ def route(turn: Turn) -> None:
 
 
 def _looks_like_submission(turn: Turn) -> bool:
-    """In a group only a message with a body or a photo is coverage; privately, anything is."""
-    if not turn.desk.is_group(turn.msg):
+    """In a group only a message with a body or a photo is coverage; privately, anything is
+    (except where members' chat is relayed: there a one-line message is chat)."""
+    channel = turn.desk.reach.channel(turn.msg.channel)
+    chatty = channel is not None and channel.relay_chat
+    if not turn.desk.is_group(turn.msg) and not chatty:
         return True
     lines = [line for line in turn.msg.text.splitlines() if line.strip()]
     return len(lines) >= 2 or bool(turn.media)

@@ -88,3 +88,29 @@ def test_a_member_chooses_less_or_more(members: Members):
 
 def test_the_setting_is_for_channels_without_a_group(chat):
     assert "hanya berlaku di saluran tanpa grup" in chat.send("dedi", "/senyap")[0]
+
+
+def test_plain_chat_is_relayed_only_where_the_channel_allows_it(db_url: str, tmp_path: Path):
+    quiet_desk = Members(db_url, tmp_path / "quiet")
+    quiet_desk.say("dedi", "Siapa yang ke Balai Kota siang ini?")
+    got = quiet_desk.got()
+    assert list(got) == ["dedi"]  # only the hint to Dedi: nothing relayed by default
+    quiet_desk.warta.close()
+
+    channel = LocalChannel(edit_in_place=False, buttons=False, virtual_group=True, relay_chat=True)
+    warta = build(
+        desk_settings(db_url, tmp_path / "relay"), channels={"local": channel}, clock=FakeClock()
+    )
+    relay = Members.__new__(Members)
+    relay.channel, relay.warta, relay._ids = channel, warta, 100  # same database: new ids
+    relay.say("dedi", "Siapa yang ke Balai Kota siang ini?")
+    got = relay.got()
+    assert "dedi" not in got  # not echoed to its author
+    for follower in ("sari", "hendra", "budi"):
+        assert got[follower] == ["💬 Dedi: Siapa yang ke Balai Kota siang ini?"]
+    assert "rina" not in got  # a reporter follows her own stories only
+    relay.say("rina", "Saya berangkat sekarang.")  # one line from a reporter: chat too
+    assert "💬 Rina: Saya berangkat sekarang." in relay.got()["dedi"]
+    relay.say("rina", STORY)  # two lines and more: coverage, as ever
+    assert any("Berita #1" in text for text in relay.got()["rina"])
+    warta.close()
