@@ -362,6 +362,8 @@ class PersonConfig(_Strict):
     whatsapp: str | None = Field(default=None, pattern=r"^\+[1-9]\d{6,14}$")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     locale: Locale | None = None
+    prefer: Literal["telegram", "whatsapp", "email", "playground"] | None = None
+    """The channel to reach this person privately on, when they have several."""
 
     @field_validator("roles")
     @classmethod

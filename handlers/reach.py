@@ -44,12 +44,14 @@ class Reach:
         return next((c for c in self.options.channels if c.name == name), None)
 
     def private_channel(self, person: repo.PersonRecord, prefer: str | None = None) -> str | None:
-        """The running channel to reach ``person`` one to one on: ``prefer`` (the channel
-        they wrote from) when they have an address there, else the first running channel in
-        the configuration's order; None when no running channel knows them."""
+        """The running channel to reach ``person`` one to one on: the one they chose
+        (``people[].prefer``), else ``prefer`` (the channel of the conversation at hand),
+        else the first running channel in the configuration's order — each only when they
+        have an address there; None when no running channel knows them."""
         usable = [c.name for c in self.options.channels if c.private and c.name in person.addresses]
-        if prefer in usable:
-            return prefer
+        for wanted in (person.prefer, prefer):
+            if wanted in usable:
+                return wanted
         return usable[0] if usable else None
 
     def group_chats(

@@ -50,6 +50,8 @@ class Person(SQLModel, table=True):
     name: str = Field(max_length=200)
     locale: str | None = Field(default=None, max_length=8)
     active: bool = True
+    prefer: str | None = Field(default=None, max_length=32)
+    """The channel to reach the person privately on, when they have several."""
 
 
 class PersonRole(SQLModel, table=True):

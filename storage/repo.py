@@ -67,6 +67,8 @@ class PersonRecord:
     roles: frozenset[Role]
     locale: str | None
     addresses: dict[str, str]
+    prefer: str | None = None
+    """The channel they want to be reached on privately (when they have several)."""
 
     def actor(self) -> Actor:
         return Actor(person_id=self.id, name=self.name, roles=self.roles)
@@ -96,8 +98,14 @@ def sync_people(session: Session, people: Iterable[Any]) -> None:
         identities_now.setdefault(identity.person_id, {})[identity.channel] = identity
     for key, config in wanted.items():
         row = existing.get(key) or Person(key=key, name=config.name)
-        if (row.name, row.active, row.locale) != (config.name, True, config.locale):
-            row.name, row.active, row.locale = config.name, True, config.locale
+        prefer = getattr(config, "prefer", None)
+        if (row.name, row.active, row.locale, row.prefer) != (
+            config.name,
+            True,
+            config.locale,
+            prefer,
+        ):
+            row.name, row.active, row.locale, row.prefer = config.name, True, config.locale, prefer
             session.add(row)
         if row.id is None:
             session.add(row)
@@ -211,6 +219,7 @@ def load_people(session: Session) -> PeopleDirectory:
             roles=frozenset(roles.get(person.id, ())) if person.active else frozenset(),
             locale=person.locale,
             addresses=addresses.get(person.id, {}) if person.active else {},
+            prefer=person.prefer,
         )
         by_id[person.id] = record
         for channel, address in record.addresses.items():

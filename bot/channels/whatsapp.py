@@ -580,6 +580,11 @@ class WhatsAppChannel(Channel):
         sid = params.get("MessageSid") or params.get("SmsMessageSid") or ""
         address = address_of(params.get("From", ""))
         body = params.get("Body", "")
+        payload = params.get("ButtonPayload", "").strip()
+        if payload.startswith("/"):
+            # A quick-reply button of an approved template ("Verifikasi #12"): it carries the
+            # command it stands for, checked like the typed command (roles, the story's state).
+            body = payload
         try:
             count = min(int(params.get("NumMedia") or 0), MAX_MEDIA)
         except ValueError:

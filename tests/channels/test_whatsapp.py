@@ -768,3 +768,19 @@ async def test_a_mixed_desk_runs_a_story_to_publishing(
             assert not any(s["to"] != "whatsapp:" + NUMBERS["rina"] for s in fake.sent)
         finally:
             await room.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_quick_reply_button_of_a_template_acts_like_the_command(room: Newsroom):
+    await everyone_writes(room)
+    await room.write("rina", STORY)
+    await room.write("dedi", "/sunting 1")
+    await room.write(
+        "dedi", "Verifikasi #1", extra={"ButtonPayload": "/verifikasi 1 semua", "ButtonText": "x"}
+    )
+    (story,) = room.stories()
+    assert story.state == "verified"
+    # The same button pressed by a reporter is refused like the typed command would be.
+    await room.write("rina", "Terbitkan #1", extra={"ButtonPayload": "/terbitkan 1"})
+    assert room.stories()[0].state == "verified"
+    assert any("hanya" in text for text in room.received("rina")[-2:])

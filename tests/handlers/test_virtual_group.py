@@ -114,3 +114,56 @@ def test_plain_chat_is_relayed_only_where_the_channel_allows_it(db_url: str, tmp
     relay.say("rina", STORY)  # two lines and more: coverage, as ever
     assert any("Berita #1" in text for text in relay.got()["rina"])
     warta.close()
+
+
+def test_a_person_is_reached_privately_on_the_channel_they_prefer(db_url: str, tmp_path: Path):
+    from sqlmodel import select
+
+    from storage.models import OutboxItem
+    from tests.support import PEOPLE
+
+    people = [
+        {**person, "prefer": "playground"} if person["key"] == "rina" else person
+        for person in PEOPLE
+    ]
+    local = LocalChannel()
+    warta = build(
+        desk_settings(db_url, tmp_path, people=people, channels=[{"kind": "playground"}]),
+        channels={"local": local},
+        clock=FakeClock(),
+    )
+    try:
+        for index, (who, text) in enumerate(
+            (("rina", STORY), ("anton", STORY), ("dedi", "/kembalikan 1 nama kurang")),
+            start=1,
+        ):
+            warta.intake.receive(
+                InboundMessage(
+                    channel="local",
+                    chat_id="redaksi",
+                    message_id=f"p{index}",
+                    sender=who,
+                    text=text,
+                    chat_kind=ChatKind.GROUP,
+                )
+            )
+        warta.intake.receive(
+            InboundMessage(
+                channel="local",
+                chat_id="redaksi",
+                message_id="p4",
+                sender="dedi",
+                text="/kembalikan 2 foto kurang",
+                chat_kind=ChatKind.GROUP,
+            )
+        )
+        with warta.db.transaction() as session:
+            private = {
+                (item.recipient, item.channel)
+                for item in session.exec(select(OutboxItem))
+                if item.payload.get("template") == "revision_requested_private"
+            }
+        # Rina chose the playground; Anton, with no choice, is told where the desk talks.
+        assert private == {("rina", "playground"), ("anton", "local")}
+    finally:
+        warta.close()

@@ -1,0 +1,29 @@
+"""the channel a person prefers to be reached on privately
+
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-01 17:05:00
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+revision: str = "0010"
+down_revision: str | None = "0009"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("person") as batch:
+        batch.add_column(
+            sa.Column("prefer", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True)
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("person") as batch:
+        batch.drop_column("prefer")
