@@ -128,8 +128,8 @@ class Newsroom:
             uvicorn.Config(make_http_app(self.warta), log_level="warning", lifespan="off")
         )
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
-            await asyncio.sleep(0.005)
+        # The socket already listens: requests wait in its queue until the server takes them.
+        await asyncio.sleep(0)
         for channel in self.warta.channels.values():
             await channel.start()
 

@@ -72,8 +72,8 @@ class WhatsAppHarness(Harness):
             uvicorn.Config(make_http_app(self.warta), log_level="warning", lifespan="off")
         )
         self.task = asyncio.create_task(self.server.serve(sockets=[sock]))
-        while not self.server.started:
-            await asyncio.sleep(0.005)
+        # The socket already listens: requests wait in its queue until the server takes them.
+        await asyncio.sleep(0)
         await self.whatsapp.start()
         for number in NUMBERS.values():  # each member's window is open
             self.fake.user_writes(number)
