@@ -294,8 +294,9 @@ async def _play_live(folder: Path, locale: str) -> None:
     # fallen due overnight belongs to that skipped time, not to today's live part.
     with warta.db.transaction() as session:
         skipped = clocks.skip_until(session, utc_now(), now=utc_now())
-    if skipped:
-        print(f"            … malam berlalu ({skipped} pengingat semalam dilewati demo)\n")
+    # Always said, whatever the hour: the demo jumps from yesterday afternoon to now.
+    passed = f" ({skipped} pengingat semalam dilewati demo)" if skipped else ""
+    print(f"            … malam berlalu, demo melompat ke waktu sekarang{passed}\n")
     day = DemoDay(warta, messenger, utc_now)  # type: ignore[arg-type]
     day.stamp = lambda: datetime.now(base.zone).strftime("%H.%M.%S")  # type: ignore[method-assign]
     print(
