@@ -14,7 +14,6 @@ import re
 import secrets
 import socket
 import threading
-import time
 import traceback
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -1052,12 +1051,9 @@ class FakeTwilio:
                 raise TimeoutError(f"condition not met within {timeout}s")
 
     async def wait_until_async(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Await until predicate() is true, letting the event loop run; TimeoutError otherwise."""
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"condition not met within {timeout}s")
-            await asyncio.sleep(0.01)
+        """Await until predicate() is true: waits on the fake's own change notice in a worker
+        thread (no polling), letting the event loop run meanwhile; TimeoutError otherwise."""
+        await asyncio.to_thread(self.wait_until, predicate, timeout)
 
     # ----------------------------------------------------------------- HTTP: dispatch
 
