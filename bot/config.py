@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -126,6 +127,16 @@ class LimitsConfig(_Strict):
     max_text_chars: int = Field(default=20_000, gt=100, le=1_000_000)
     max_title_chars: int = Field(default=200, gt=10, le=500)
     max_photos: int = Field(default=20, gt=0, le=200)
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.1, ::1 and localhost: only people on this machine reach the server."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def parse_clock_time(value: Any) -> time:
@@ -767,8 +778,6 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _pages_need_a_password_off_this_machine(self) -> Settings:
-        from bot.web.guard import is_loopback
-
         if (
             self.serves_pages
             and not is_loopback(self.http.host)

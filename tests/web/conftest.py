@@ -70,8 +70,11 @@ class Served:
         self.warta.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one test module. Playwright's sync API keeps an event loop running in
+    this thread while it is open; closing it with the module lets the asyncio tests that
+    follow in the same run start their own loops."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as error:
