@@ -599,10 +599,16 @@ class WhatsAppConfig(_Strict):
     templates: dict[str, WhatsAppTemplate] = {}
     """Per kind of message (``sla_reminder``, ``sla_escalation``, ``daily_digest``,
     ``assignment_offered`` …, and ``nudge``), the template sent outside the 24-hour window."""
+    card_replies: dict[int, str] = {}
+    """Quick-reply content (a Twilio ``twilio/quick-reply`` Content SID) per number of
+    buttons, 1 to 3, used inside the 24-hour window (no approval needed there): a story card
+    then offers its next commands as buttons. Its body is ``{{1}}``; button *n* has title
+    ``{{2n}}`` and id ``{{2n+1}}``."""
     nudge_every: Duration = timedelta(hours=24)
     """A member who does not answer the nudge is nudged again after this long."""
-    variable_limit: int = Field(default=700, ge=20, le=1600)
-    """The longest text put into one template variable (longer is cut with "…")."""
+    variable_limit: int = Field(default=250, ge=20, le=255)
+    """The longest text put into one template variable (longer is cut with "…"); Twilio
+    refuses a content variable over 255 characters."""
     api_base: str | None = Field(default=None, pattern=r"^https?://")
     """Where Twilio's REST API is (tests and proxies only; default https://api.twilio.com)."""
     account_sid: str = ""
@@ -617,6 +623,18 @@ class WhatsAppConfig(_Strict):
             if not template.variables:
                 raise ValueError(f"templates.{kind}: name at least one variable")
         return templates
+
+    @field_validator("card_replies")
+    @classmethod
+    def _reply_contents(cls, replies: dict[int, str]) -> dict[int, str]:
+        for count, sid in replies.items():
+            if count not in (1, 2, 3):
+                raise ValueError(
+                    f"card_replies: {count} buttons — WhatsApp allows 1 to 3 in a session"
+                )
+            if not re.fullmatch(r"HX[0-9a-fA-F]{32}", sid):
+                raise ValueError(f"card_replies.{count}: '{sid}' is not a Content SID (HX…)")
+        return replies
 
     @model_validator(mode="after")
     def _reachable(self) -> WhatsAppConfig:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.channels.base import Channel, PermanentSendError, RetryLater
+from handlers.cards import CardView
 from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
 from handlers.messages import Button
@@ -140,18 +141,39 @@ class OutboxDispatcher:
             )
 
     async def _run_lane(self, items: list[OutboxItem]) -> None:
-        for index, item in enumerate(items):
-            ok = await self._deliver(item)
+        batches = self._batches(items)
+        for index, batch in enumerate(batches):
+            ok = await self._deliver(batch)
             if not ok:
                 # Keep the chat's order: what follows a failed message waits for its retry.
-                for later in items[index + 1 :]:
-                    await asyncio.to_thread(self._postpone, later)
+                for later in batches[index + 1 :]:
+                    for item in later:
+                        await asyncio.to_thread(self._postpone, item)
                 return
 
-    async def _deliver(self, item: OutboxItem) -> bool:
+    def _batches(self, items: list[OutboxItem]) -> list[list[OutboxItem]]:
+        """The lane's items as the messages they make: one each, except on a channel where
+        every message costs (``joins``), where a run of plain messages and cards queued
+        together for one chat becomes one message (see ``_joins``)."""
+        channel = self.channels.get(items[0].channel or "") if items else None
+        if channel is None or not channel.abilities.joins:
+            return [[item] for item in items]
+        batches: list[list[OutboxItem]] = []
+        for item in items:
+            last = batches[-1] if batches else None
+            if last is not None and _joins(last, item):
+                last.append(item)
+            else:
+                batches.append([item])
+        return batches
+
+    async def _deliver(self, batch: list[OutboxItem]) -> bool:
+        item = batch[0]
         assert item.id is not None
         try:
-            if item.kind == "publish":
+            if len(batch) > 1:
+                await self._send_joined(batch)
+            elif item.kind == "publish":
                 await self._publish(item)
             elif item.kind == "card":
                 await self._card(item)
@@ -160,19 +182,70 @@ class OutboxDispatcher:
             else:
                 await self._send(item)
         except RetryLater as error:
-            await asyncio.to_thread(self._retry_at, item, str(error), error.seconds)
+            for each in batch:
+                await asyncio.to_thread(self._retry_at, each, str(error), error.seconds)
             return False
         except (PublishError, PermanentSendError) as error:
             retryable = isinstance(error, PublishError) and error.retryable
             wait = error.retry_after if isinstance(error, PublishError) else None
             cause = error.cause.value if isinstance(error, PublishError) and error.cause else None
-            await asyncio.to_thread(self._failed, item, str(error), retryable, wait, cause)
+            for each in batch:
+                await asyncio.to_thread(self._failed, each, str(error), retryable, wait, cause)
             return False
         except Exception as error:
             log.warning("outbox %s (%s) failed: %r", item.id, item.kind, error)
-            await asyncio.to_thread(self._failed, item, _describe(error), True)
+            for each in batch:
+                await asyncio.to_thread(self._failed, each, _describe(error), True)
             return False
         return True
+
+    async def _send_joined(self, batch: list[OutboxItem]) -> None:
+        """Several messages and cards for one chat as one message (see ``_batches``)."""
+        channel = self._channel(batch[0])
+        name, chat_id = batch[0].channel or "", batch[0].recipient or ""
+        texts: list[str] = []
+        buttons: list[Button] = []
+        views: dict[int, CardView] = {}
+        for item in batch:
+            if item.kind == "card":
+                view = await asyncio.to_thread(
+                    self.desk.cards.view, item.story_id or 0, name, chat_id, now=self.clock()
+                )
+                views[item.id or 0] = view
+                if view.skip:
+                    continue
+                text, buttons = view.text, view.buttons
+            else:
+                text = item.text or ""
+            if text.strip():
+                texts.append(text.strip("\n"))
+        remote_id: str | None = None
+        if texts:
+            joined = "\n\n".join(texts)
+            if buttons:
+                remote_id = await channel.show_card(
+                    recipient=chat_id, text=joined, buttons=buttons, message_id=None
+                )
+            else:
+                remote_id = await channel.send(
+                    recipient=chat_id,
+                    text=joined,
+                    reply_to=None,
+                )
+        for item in batch:
+            view = views.get(item.id or 0)
+            if view is None:
+                await asyncio.to_thread(self.delivery.message_sent, item.id or 0, remote_id)
+                continue
+            await asyncio.to_thread(
+                self.delivery.card_shown,
+                item.id or 0,
+                story_id=item.story_id or 0,
+                channel=name,
+                chat_id=chat_id,
+                message_id=view.message_id if view.skip else remote_id,
+                state=view.state,
+            )
 
     async def _send(self, item: OutboxItem) -> None:
         channel = self._channel(item)
@@ -330,6 +403,25 @@ async def _first_of(stop: asyncio.Event, wake: asyncio.Event | None, *, timeout:
     finally:
         for waiting in waits:
             waiting.cancel()
+
+
+def _joins(batch: list[OutboxItem], item: OutboxItem) -> bool:
+    """Whether ``item`` may go out in one message with the run ``batch`` before it: the desk's
+    plain traffic (messages of no template kind, and cards). A card ends a run (its reply
+    buttons stay at the end); a question with buttons, and a message of a kind that has its
+    own template where free text cannot go (a reminder, an escalation), go alone: a template
+    carries only a short text."""
+
+    def plain(each: OutboxItem) -> bool:
+        if each.kind == "card":
+            return True
+        return (
+            each.kind == "message"
+            and not each.payload.get("buttons")
+            and not (each.payload.get("template"))
+        )
+
+    return plain(item) and all(plain(each) for each in batch) and batch[-1].kind != "card"
 
 
 def _by_lane(items: list[OutboxItem]) -> dict[repo.Lane, list[OutboxItem]]:

@@ -81,6 +81,7 @@ class Cards:
         traits = next((c for c in self.options.channels if c.name == channel), None)
         in_place = traits is None or traits.edit_in_place
         with_buttons = traits is None or traits.buttons
+        replies = 0 if traits is None or with_buttons else traits.quick_replies
         people = self._people()
         with self.db.transaction() as session:
             story = session.get(Story, story_id)
@@ -103,7 +104,7 @@ class Cards:
             )
             return CardView(
                 text=text,
-                buttons=buttons if with_buttons else [],
+                buttons=buttons if with_buttons else buttons[:replies],
                 message_id=message_id if in_place else None,
                 state=story.state,
             )

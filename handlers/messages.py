@@ -84,6 +84,8 @@ class ChannelTraits:
     """In a virtual group, a member's plain chat is passed on to the other members."""
     album_quiet: timedelta = timedelta(seconds=3)
     """Photos sent together arrive as parts; the album is complete after this much quiet."""
+    quick_replies: int = 0
+    """Without buttons, how many of a card's typed commands may also go as tap-to-send replies."""
 
 
 @dataclass(frozen=True)

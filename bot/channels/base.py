@@ -51,6 +51,11 @@ class Abilities:
     """In the virtual group, members' plain chat is passed on to the others."""
     album_quiet: timedelta = timedelta(seconds=3)
     """Photos sent together arrive one by one; the album is complete after this much quiet."""
+    quick_replies: int = 0
+    """Without buttons: up to this many of a card's commands may also be offered as
+    tap-to-send replies (the text still lists them, for when the channel cannot offer them)."""
+    joins: bool = False
+    """Every message costs: several queued together for one chat go out as one message."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +109,7 @@ class Channel(abc.ABC):
             virtual_group=abilities.virtual_group,
             relay_chat=abilities.relay_chat,
             album_quiet=abilities.album_quiet,
+            quick_replies=abilities.quick_replies,
         )
 
     # -- lifespan -----------------------------------------------------------------------------
@@ -162,7 +168,8 @@ class Channel(abc.ABC):
         """Draw a story card or a question with buttons: edit ``message_id`` in place where the
         channel can, else send it anew; return the id of the message that shows it.
 
-        A channel without buttons gets ``buttons`` empty: the text already lists what to type.
+        A channel without buttons gets ``buttons`` empty (the text already lists what to type),
+        or, with ``quick_replies``, at most that many to offer as replies where it can.
         """
         return await self.send(recipient=recipient, text=text, reply_to=None, template="story_card")
 

@@ -34,9 +34,9 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import Abilities, Channel, ChannelContext, PermanentSendError, RetryLater
-from bot.channels.markup import Markup, plain, split
+from bot.channels.markup import Markup, plain, render, split
 from bot.config import WhatsAppConfig, WhatsAppTemplate
-from handlers.messages import ChatKind, InboundMedia, InboundMessage
+from handlers.messages import Button, ChatKind, InboundMedia, InboundMessage
 from storage import repo
 from storage.models import WhatsAppContact, WhatsAppMessage
 from storage.sql import insert_ignoring_conflict
@@ -48,6 +48,8 @@ WEBHOOK_PATH = "/whatsapp/webhook"
 STATUS_PATH = "/whatsapp/status"
 PREFIX = "whatsapp:"
 TWILIO_LIMIT = 1600
+REPLY_BODY_LIMIT = 255  # a content variable (the quick-reply message's body)
+REPLY_TITLE_LIMIT = 20  # a quick-reply button's title
 """The longest body Twilio takes (characters; counted here in UTF-16 units to be safe)."""
 WINDOW = timedelta(hours=24)
 WINDOW_MARGIN = timedelta(minutes=10)
@@ -419,6 +421,8 @@ class WhatsAppChannel(Channel):
             virtual_group=True,
             relay_chat=config.relay_chat,
             album_quiet=config.album_quiet,
+            quick_replies=max(config.card_replies, default=0),
+            joins=True,
         )
         self.public_url = (config.public_url or "").rstrip("/")
         token = config.auth_token.get_secret_value()
@@ -738,6 +742,48 @@ class WhatsAppChannel(Channel):
             except _OutsideWindow:
                 await asyncio.to_thread(self.ledger.close_window, address, self.desk.clock())
         return await self._send_outside_window(address, text, template)
+
+    async def show_card(
+        self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
+    ) -> str | None:
+        """A story card as a new message (WhatsApp cannot edit one). Inside the window, and
+        where quick-reply content is configured, its next commands come as buttons too."""
+        address = address_of(recipient)
+        count = max((n for n in self.config.card_replies if n <= len(buttons)), default=0)
+        # A content variable holds one line of at most 255 characters: a longer card (or one
+        # that carries other news with it) goes as text with the commands to type.
+        body = one_line(render(text, Markup.WHATSAPP), REPLY_BODY_LIMIT + 1)
+        if count and utf16_length(body) <= REPLY_BODY_LIMIT:
+            window = await asyncio.to_thread(self.ledger.window, address)
+            if window.open:
+                try:
+                    return await self._send_replies(address, body, buttons[:count])
+                except _OutsideWindow:
+                    await asyncio.to_thread(self.ledger.close_window, address, self.desk.clock())
+        return await self.send(recipient=recipient, text=text, reply_to=None, template="story_card")
+
+    async def _send_replies(self, address: str, body: str, buttons: list[Button]) -> str:
+        values = {"1": body}
+        for index, button in enumerate(buttons):
+            values[str(2 * index + 2)] = one_line(plain(button.label), REPLY_TITLE_LIMIT)
+            values[str(2 * index + 3)] = button.command
+        message = await self._create(
+            address,
+            content_sid=self.config.card_replies[len(buttons)],
+            content_variables=json.dumps(values),
+        )
+        await asyncio.to_thread(
+            lambda: self.ledger.sent(
+                sid=message.sid,
+                address=address,
+                sent_as="free",
+                kind="story_card",
+                batch=uuid.uuid4().hex,
+                status=str(message.status or "queued"),
+                text=body,
+            )
+        )
+        return str(message.sid)
 
     async def _send_free(self, address: str, text: str, kind: str | None) -> str | None:
         key = (address, hash(text))

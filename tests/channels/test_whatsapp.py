@@ -31,6 +31,7 @@ from bot.channels.whatsapp import (
 from bot.config import ConfigError, Settings, load_settings
 from bot.http import make_http_app
 from bot.run import bind
+from storage import repo
 from storage.models import InboxMessage, Media, OutboxItem, Story, WhatsAppContact
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.twilio_server import FakeTwilio, InboundResult
@@ -178,7 +179,7 @@ class Newsroom:
         """What reached ``who``'s phone, in order, as they read it."""
         to = "whatsapp:" + NUMBERS[who]
         return [
-            readable(sent["body"] or "")
+            readable(self.fake.rendered(sent))
             for sent in self.fake.sent
             if sent["to"] == to and sent["sid"]
         ]
@@ -510,7 +511,7 @@ async def test_a_reminder_outside_the_window_goes_as_a_template_and_the_nudge_br
     }
 
     await room.write("dedi", "/sunting 1")  # he reads the nudge and answers
-    backlog = [text for text in room.received("dedi") if text]  # (templates have no body)
+    backlog = [readable(s["body"]) for s in room.sent_to("dedi") if not s["content_sid"]]
     assert [text.split("\n")[0] for text in backlog[:2]] == [
         "📰 #1 Wali Kota Buka Musrenbang",
         "📰 #2 Judul Kedua",
@@ -784,3 +785,111 @@ async def test_a_quick_reply_button_of_a_template_acts_like_the_command(room: Ne
     await room.write("rina", "Terbitkan #1", extra={"ButtonPayload": "/terbitkan 1"})
     assert room.stories()[0].state == "verified"
     assert any("hanya" in text for text in room.received("rina")[-2:])
+
+
+# -- 11. what falls together goes as one message; cards offer their commands as buttons -------
+
+
+CARD_REPLY_SIDS = {count: "HX" + f"{count}d" * 16 for count in (1, 2, 3)}
+
+
+@pytest.mark.asyncio
+async def test_messages_queued_together_for_a_member_go_as_one_message(room: Newsroom):
+    await everyone_writes(room, "rina", "dedi")
+    await room.write("rina", STORY)
+    before = len(room.sent_to("dedi"))
+    with room.warta.db.transaction() as session:
+        (story,) = session.exec(select(Story)).all()
+        for text in ("Kabar satu.", "Kabar dua.", "Kabar tiga."):
+            repo.enqueue_message(
+                session, channel="whatsapp", recipient=NUMBERS["dedi"], text=text, now=room.clock()
+            )
+        repo.enqueue_message(  # a reminder has its own template: it goes alone
+            session,
+            channel="whatsapp",
+            recipient=NUMBERS["dedi"],
+            text="⏰ Pengingat.",
+            now=room.clock(),
+            template="sla_reminder",
+        )
+        for text in ("Kabar empat.",):
+            repo.enqueue_message(
+                session, channel="whatsapp", recipient=NUMBERS["dedi"], text=text, now=room.clock()
+            )
+        story.state = "verified"  # (a state change whose card joins the news before it)
+        session.add(story)
+        repo.enqueue_card(
+            session,
+            story_id=story.id or 0,
+            channel="whatsapp",
+            chat_id=NUMBERS["dedi"],
+            now=room.clock(),
+        )
+        repo.enqueue_message(
+            session,
+            channel="whatsapp",
+            recipient=NUMBERS["dedi"],
+            text="Kabar lima.",
+            now=room.clock(),
+        )
+    await room.settle()
+    new = room.received("dedi")[before:]
+    assert new == [
+        "Kabar satu.\n\nKabar dua.\n\nKabar tiga.",
+        "⏰ Pengingat.",
+        new[2],
+        "Kabar lima.",
+    ]
+    assert new[2].startswith("Kabar empat.\n\n📰 #1 Wali Kota Buka Musrenbang")
+    assert "Terverifikasi" in new[2] or "terverifikasi" in new[2].lower()
+    mine = [i for i in room.outbox() if i.recipient == NUMBERS["dedi"]]
+    assert {i.status for i in mine} == {"sent"}
+    joined = [i for i in mine if i.text in ("Kabar satu.", "Kabar dua.", "Kabar tiga.")]
+    assert len({i.result["message_id"] for i in joined}) == 1  # one Twilio message for three
+    with room.warta.db.transaction() as session:
+        card = repo.card_record(session, 1, "whatsapp", NUMBERS["dedi"])
+    assert card is not None and card.state == "verified"  # the card knows what it last showed
+
+
+@pytest_asyncio.fixture
+async def reply_room(
+    sqlite_url: str, tmp_path: Path, fake: FakeTwilio, clock: FakeClock
+) -> AsyncIterator[Newsroom]:
+    for sid in CARD_REPLY_SIDS.values():
+        fake.add_template(sid, "{{1}}", session_only=True)
+    entry = whatsapp_entry(fake, card_replies=CARD_REPLY_SIDS)
+    started = await running(
+        desk_settings(sqlite_url, tmp_path, fake, channels=[entry]), fake, clock
+    )
+    yield started
+    await started.stop()
+
+
+@pytest.mark.asyncio
+async def test_a_card_offers_its_commands_as_quick_replies_inside_the_window(reply_room: Newsroom):
+    room = reply_room
+    await everyone_writes(room, "rina", "dedi")  # Hendra and Budi have not written
+    await room.write("rina", STORY)
+    card = next(s for s in room.sent_to("dedi") if s["content_sid"])
+    variables = card["content_variables"]
+    assert card["content_sid"] == CARD_REPLY_SIDS[len(variables) // 2]
+    assert variables["1"].startswith("📰 *#1*") and "\n" not in variables["1"]
+    assert len(variables["1"]) <= 255
+    assert variables["2"] == "✏️ Sunting" and variables["3"] == "/sunting 1"
+    # Outside the window a card is never sent as unapproved quick replies: it waits (nudge).
+    assert not any(s["content_sid"] in CARD_REPLY_SIDS.values() for s in room.sent_to("budi"))
+    assert [s["content_sid"] for s in room.sent_to("budi")] == [NUDGE_SID]
+
+    await room.write("dedi", variables["2"], extra={"ButtonPayload": variables["3"]})
+    assert room.stories()[0].state == "editing"
+    assert "Status: sedang disunting (Dedi)" in room.received("rina")[-1]
+
+
+@pytest.mark.asyncio
+async def test_a_card_too_long_for_quick_replies_lists_the_commands_instead(reply_room: Newsroom):
+    room = reply_room
+    await everyone_writes(room, "rina", "dedi")
+    long_title = "Wali Kota " + "dan Wakil Wali Kota " * 8 + "Buka Musrenbang"
+    await room.write("rina", long_title + "\n\nIsi berita yang cukup panjang untuk diterbitkan.")
+    (card,) = [s for s in room.sent_to("dedi") if "📰" in (s["body"] or "")]
+    assert card["content_sid"] is None and "/sunting 1" in card["body"]

@@ -39,6 +39,7 @@ Form = list[tuple[str, str]]
 
 API_VERSION = "2010-04-01"
 BODY_LIMIT = 1600  # characters; longer bodies are refused with 21617
+VARIABLE_LIMIT = 255  # characters in one content variable's value; longer: 21656
 WHATSAPP_WINDOW = timedelta(hours=24)  # the customer service window
 SANDBOX_WHATSAPP_NUMBER = "whatsapp:+14155238886"
 
@@ -408,6 +409,7 @@ class FakeTwilio:
         self._opted_out: set[str] = set()
         self._delivery_failures: dict[str, list[tuple[str, int]]] = {}
         self._templates: dict[str, str] = {}
+        self._session_only: set[str] = set()
         self._media: dict[str, MediaItem] = {}
         self._media_by_cdn_path: dict[str, MediaItem] = {}
         self._media_requests: list[JSONDict] = []
@@ -543,13 +545,25 @@ class FakeTwilio:
             last = self._last_inbound.get(_bare(number))
             return last is not None and self._clock() - last < WHATSAPP_WINDOW
 
-    def add_template(self, content_sid: str, body: str) -> None:
+    def add_template(self, content_sid: str, body: str, *, session_only: bool = False) -> None:
         """An approved content template; ``{{1}}``-style placeholders are filled from
-        ContentVariables. Unknown but well-formed ContentSids are accepted with an empty body."""
+        ContentVariables. Unknown but well-formed ContentSids are accepted with an empty body.
+        ``session_only``: content not approved by WhatsApp (quick replies made for the
+        session), refused with 63016 outside the 24-hour window."""
         if not _CONTENT_SID.fullmatch(content_sid):
             raise ValueError(f"not a ContentSid: {content_sid!r}")
         with self._lock:
             self._templates[content_sid] = body
+            if session_only:
+                self._session_only.add(content_sid)
+
+    def rendered(self, sent: JSONDict) -> str:
+        """What the recipient of one sent request reads: its body, or its content filled in."""
+        if sent.get("content_sid"):
+            with self._lock:
+                template = self._templates.get(sent["content_sid"], "")
+            return self._render(template, sent.get("content_variables") or {})
+        return sent.get("body") or ""
 
     def opt_out(self, number: str) -> None:
         """The recipient replied STOP: sends to it are refused with 21610."""
@@ -1229,7 +1243,8 @@ class FakeTwilio:
             raise TwilioApiError(400, 21610)
 
         whatsapp = _channel(to) == "whatsapp"
-        outside_window = whatsapp and not content_sid and not self.window_open(to)
+        unapproved = content_sid is None or content_sid in self._session_only
+        outside_window = whatsapp and unapproved and not self.window_open(to)
         if outside_window and self.reject_outside_window:
             raise TwilioApiError(400, 63016)
 
@@ -1292,7 +1307,8 @@ class FakeTwilio:
         except ValueError as error:
             raise TwilioApiError(400, 21656) from error
         if not isinstance(variables, dict) or any(
-            value is None or value == "" for value in variables.values()
+            value is None or value == "" or len(str(value)) > VARIABLE_LIMIT
+            for value in variables.values()
         ):
             raise TwilioApiError(400, 21656)
         return {str(key): str(value) for key, value in variables.items()}
