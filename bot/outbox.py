@@ -161,7 +161,7 @@ class OutboxDispatcher:
         batches: list[list[OutboxItem]] = []
         for item in items:
             last = batches[-1] if batches else None
-            if last is not None and _joins(last, item):
+            if last is not None and _joins(channel, last, item):
                 last.append(item)
             else:
                 batches.append([item])
@@ -405,12 +405,11 @@ async def _first_of(stop: asyncio.Event, wake: asyncio.Event | None, *, timeout:
             waiting.cancel()
 
 
-def _joins(batch: list[OutboxItem], item: OutboxItem) -> bool:
-    """Whether ``item`` may go out in one message with the run ``batch`` before it: the desk's
-    plain traffic (messages of no template kind, and cards). A card ends a run (its reply
-    buttons stay at the end); a question with buttons, and a message of a kind that has its
-    own template where free text cannot go (a reminder, an escalation), go alone: a template
-    carries only a short text."""
+def _joins(channel: Channel, batch: list[OutboxItem], item: OutboxItem) -> bool:
+    """Whether ``item`` may go out in one message with the run ``batch`` before it: plain
+    messages and cards. A card ends a run (its reply buttons stay at the end); a question with
+    buttons goes alone, and so does a message the channel sends in a form of its own (a
+    reminder as an approved template)."""
 
     def plain(each: OutboxItem) -> bool:
         if each.kind == "card":
@@ -418,7 +417,7 @@ def _joins(batch: list[OutboxItem], item: OutboxItem) -> bool:
         return (
             each.kind == "message"
             and not each.payload.get("buttons")
-            and not (each.payload.get("template"))
+            and channel.joinable(each.payload.get("template"))
         )
 
     return plain(item) and all(plain(each) for each in batch) and batch[-1].kind != "card"

@@ -146,6 +146,11 @@ class Channel(abc.ABC):
 
     # -- outbound -----------------------------------------------------------------------------
 
+    def joinable(self, template: str | None) -> bool:
+        """Whether a message of this kind may be joined with others queued for the same chat
+        (``abilities.joins``); False for a kind the channel sends in a form of its own."""
+        return True
+
     def render(self, text: str) -> str:
         """Warta's neutral markup in this channel's format."""
         return render(text, self.abilities.markup)

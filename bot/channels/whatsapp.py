@@ -743,6 +743,11 @@ class WhatsAppChannel(Channel):
                 await asyncio.to_thread(self.ledger.close_window, address, self.desk.clock())
         return await self._send_outside_window(address, text, template)
 
+    def joinable(self, template: str | None) -> bool:
+        """A kind with its own approved template (a reminder, an escalation) goes alone: a
+        template carries one short text."""
+        return template not in self.config.templates
+
     async def show_card(
         self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None
     ) -> str | None:

@@ -802,7 +802,12 @@ async def test_messages_queued_together_for_a_member_go_as_one_message(room: New
         (story,) = session.exec(select(Story)).all()
         for text in ("Kabar satu.", "Kabar dua.", "Kabar tiga."):
             repo.enqueue_message(
-                session, channel="whatsapp", recipient=NUMBERS["dedi"], text=text, now=room.clock()
+                session,
+                channel="whatsapp",
+                recipient=NUMBERS["dedi"],
+                text=text,
+                now=room.clock(),
+                template="story_received",  # (a kind without a template of its own)
             )
         repo.enqueue_message(  # a reminder has its own template: it goes alone
             session,
@@ -814,7 +819,12 @@ async def test_messages_queued_together_for_a_member_go_as_one_message(room: New
         )
         for text in ("Kabar empat.",):
             repo.enqueue_message(
-                session, channel="whatsapp", recipient=NUMBERS["dedi"], text=text, now=room.clock()
+                session,
+                channel="whatsapp",
+                recipient=NUMBERS["dedi"],
+                text=text,
+                now=room.clock(),
+                template="story_received",  # (a kind without a template of its own)
             )
         story.state = "verified"  # (a state change whose card joins the news before it)
         session.add(story)
