@@ -11,6 +11,7 @@ from bot.channels.registry import build_channel
 from bot.config import (
     EmailTarget,
     FolderTarget,
+    MailboxConfig,
     ManualTarget,
     Settings,
     WebhookTarget,
@@ -22,7 +23,13 @@ from bot.web.site import Web, make_web
 from handlers.delivery import Delivery
 from handlers.desk import Clock, Desk, utc_now
 from handlers.intake import Intake
-from handlers.messages import AgendaOptions, ChannelTraits, ChecklistSpec, DeskOptions
+from handlers.messages import (
+    AgendaOptions,
+    ChannelTraits,
+    ChecklistSpec,
+    CopyOptions,
+    DeskOptions,
+)
 from handlers.render import Renderer
 from handlers.router import COMMANDS, route
 from handlers.watch import Watch
@@ -84,6 +91,19 @@ def desk_options(settings: Settings, channels: tuple[ChannelTraits, ...] = ()) -
         missed=settings.sla.missed,
         late_after=settings.sla.late_after,
         digest_at=settings.sla.digest_at,
+        copies=next(
+            (
+                CopyOptions(
+                    within=channel.copies_within,
+                    similarity=channel.copies_similarity,
+                    remind_missing=channel.remind_missing_copy,
+                    remind_after=settings.sla.submission,
+                )
+                for channel in settings.active_channels
+                if isinstance(channel, MailboxConfig)
+            ),
+            None,
+        ),
         agenda=AgendaOptions(
             announce_at=settings.agenda.announce_at,
             default_duration=settings.agenda.default_duration,

@@ -118,6 +118,7 @@ class MediaConfig(_Strict):
         "audio/mpeg",
         "audio/mp4",
         "application/pdf",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     )
 
 
@@ -652,8 +653,90 @@ class WhatsAppConfig(_Strict):
         return self
 
 
+class MailboxConfig(_Strict):
+    """The media center's official mailbox as a channel: coverage and commands in by IMAP,
+    private messages out by SMTP (for people whose preferred or only address is e-mail)."""
+
+    kind: Literal["email"] = "email"
+    enabled: bool = True
+    address: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    """The official mailbox's address: Warta's e-mails come from it."""
+    display_name: str = "Warta Media Center"
+    username: str | None = None
+    """The mailbox login (default: the address)."""
+    password_env: str = "WARTA_MAIL_PASSWORD"
+    imap_host: str
+    imap_port: int | None = Field(default=None, gt=0, lt=65536)
+    """Default: 993 with ``tls``, else 143."""
+    imap_security: Literal["tls", "starttls", "plain"] = "tls"
+    """``plain`` only for a server on this machine (127.0.0.1)."""
+    folder: str = "INBOX"
+    after: Literal["flag", "move"] = "flag"
+    """What marks a handled mail, after its story is committed: a keyword flag
+    (``$WartaDone``; the mail stays where people look for it), or a move to
+    ``processed_folder``."""
+    processed_folder: str = "Warta-Diproses"
+    idle: bool = True
+    """Wait for new mail with IMAP IDLE where the server offers it (else poll)."""
+    poll_every: Duration = timedelta(minutes=1)
+    smtp_host: str | None = None
+    """Default: the IMAP host."""
+    smtp_port: int | None = Field(default=None, gt=0, lt=65536)
+    """Default: 465 with ``tls``, 587 with ``starttls``, else 25."""
+    smtp_security: Literal["tls", "starttls", "plain"] = "starttls"
+    cafile: str | None = None
+    """A certificate authority to trust besides the system's (a self-signed local server)."""
+    unknown_senders: Literal["editors", "ignore"] = "editors"
+    """Mail from an address no person has: shown to the editors to decide, or only kept."""
+    acknowledge: bool = True
+    """Answer an e-mailed submission with its story number (by e-mail)."""
+    max_text_chars: int = Field(default=20_000, ge=1000, le=200_000)
+    """The longest body (or attached manuscript) read into a submission."""
+    copies_within: Duration = timedelta(hours=2)
+    """SOP step 4 asks for coverage by e-mail *and* in the chat: a reporter's e-mail and chat
+    submission this close together, with a similar title or text, are one story."""
+    copies_similarity: float = Field(default=0.8, ge=0.5, le=1.0)
+    """How alike two titles (or texts) must be to be one story (1.0: the same)."""
+    remind_missing_copy: bool = False
+    """Remind the reporter when one of the two copies has not arrived within the submission
+    deadline."""
+    timeout: Duration = timedelta(seconds=30)
+    password: SecretStr = SecretStr("")
+
+    @property
+    def login(self) -> str:
+        return self.username or self.address
+
+    @property
+    def imap_port_or_default(self) -> int:
+        return self.imap_port or (993 if self.imap_security == "tls" else 143)
+
+    @property
+    def smtp_host_or_default(self) -> str:
+        return self.smtp_host or self.imap_host
+
+    @property
+    def smtp_port_or_default(self) -> int:
+        if self.smtp_port:
+            return self.smtp_port
+        return {"tls": 465, "starttls": 587}.get(self.smtp_security, 25)
+
+    @model_validator(mode="after")
+    def _plain_only_here(self) -> MailboxConfig:
+        for what, security, host in (
+            ("imap", self.imap_security, self.imap_host),
+            ("smtp", self.smtp_security, self.smtp_host_or_default),
+        ):
+            if security == "plain" and not is_loopback(host):
+                raise ValueError(
+                    f"{what}_security: plain sends the password unencrypted; use tls or "
+                    f"starttls for {host} (plain is for a server on this machine only)"
+                )
+        return self
+
+
 ChannelConfig = Annotated[
-    TelegramConfig | PlaygroundConfig | WhatsAppConfig, Field(discriminator="kind")
+    TelegramConfig | PlaygroundConfig | WhatsAppConfig | MailboxConfig, Field(discriminator="kind")
 ]
 """A chat channel, picked by ``kind`` (one entry per kind)."""
 
@@ -1025,4 +1108,15 @@ def _channel_secrets(channel: ChannelConfig, environ: Mapping[str, str]) -> Chan
         return channel.model_copy(
             update={"account_sid": account_sid, "auth_token": SecretStr(auth_token)}
         )
+    if isinstance(channel, MailboxConfig):
+        password = environ.get(channel.password_env, "")
+        if not password:
+            raise ConfigError(
+                "environment",
+                [
+                    f"{where}.password_env: the environment variable {channel.password_env} is "
+                    f"not set (put the password of {channel.login} there)"
+                ],
+            )
+        return channel.model_copy(update={"password": SecretStr(password)})
     return channel

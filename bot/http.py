@@ -44,7 +44,12 @@ def warta_health(warta: Warta) -> Health:
     now = warta.desk.clock()
     local = now.astimezone(warta.settings.zone)
     midnight = datetime.combine(local.date(), datetime.min.time(), warta.settings.zone)
-    return health(warta.db, now=now, since=midnight, unstorable=warta.intake.unstorable)
+    report = health(warta.db, now=now, since=midnight, unstorable=warta.intake.unstorable)
+    for channel in warta.channels.values():
+        report.reasons.extend(channel.problems())
+    if report.reasons:
+        report.status = "degraded"
+    return report
 
 
 def web_routes(warta: Warta) -> list[BaseRoute]:

@@ -264,6 +264,7 @@ class OutboxDispatcher:
                 text=item.text or "",
                 reply_to=item.reply_to,
                 template=item.payload.get("template"),
+                story=item.story_id,
             )
         await asyncio.to_thread(self.delivery.message_sent, item.id or 0, remote_id)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from handlers import copies
 from handlers.messages import Button, DeskOptions
 from handlers.reach import Reach
 from handlers.render import Renderer
@@ -101,6 +102,7 @@ class Cards:
                 publications=repo.latest_publications(session, story_id),
                 compact=not in_place,
                 typed=[] if with_buttons else [button.command for button in buttons],
+                copies=copies.shown(session, story_id) if self.options.copies else {},
             )
             return CardView(
                 text=text,

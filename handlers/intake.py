@@ -43,6 +43,16 @@ def is_agenda_file(filename: str | None) -> bool:
     return bool(filename) and str(filename).lower().endswith(AGENDA_FILE_SUFFIXES)
 
 
+SET_ASIDE_NOTE = "set_aside:"
+"""A channel's note on a message it could not read: ``set_aside:<why>``."""
+STRANGER_NOTES = frozenset({"unknown_sender_editors", "unknown_sender_ignored"})
+"""Notes on a message from an address no person has, which gets no answer (e-mail)."""
+
+
+class Unreadable(Exception):
+    """What a channel says of a message it could not read."""
+
+
 @dataclass
 class Receipt:
     """What became of one inbound message."""
@@ -195,6 +205,11 @@ class Intake:
         also_finish: tuple[int, ...] = (),
     ) -> Receipt:
         desk = self.desk
+        refused = next((note for note in msg.notes if note.startswith(SET_ASIDE_NOTE)), None)
+        if refused is not None:
+            # The channel could not read the message (a mail it cannot parse): kept, set
+            # aside, and the operators told, like a message whose handling failed.
+            return self._set_aside(msg, payload, Unreadable(refused[len(SET_ASIDE_NOTE) :]))
         transient = 0
         problem: Exception | None = None
         for _attempt in range(STALE_RETRIES + TRANSIENT_RETRIES):
@@ -335,7 +350,8 @@ class Intake:
             for part in also_finish:
                 repo.finish_inbound(session, part, outcome=f"album:{inbox_id}", now=now)
             turn = self._turn(session, msg, inbox_id, payload, now)
-            turn.reply("internal_error")
+            if turn.person is not None or not STRANGER_NOTES & set(msg.notes):
+                turn.reply("internal_error")
             for operator in desk.people.with_role(Role.OPERATOR):
                 written = desk.reach.tell_privately(
                     session,

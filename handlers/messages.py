@@ -99,6 +99,16 @@ class ChecklistSpec:
 
 
 @dataclass(frozen=True)
+class CopyOptions:
+    """The e-mail copy and the chat copy of one reporter's coverage (SOP step 4)."""
+
+    within: timedelta = timedelta(hours=2)
+    similarity: float = 0.8
+    remind_missing: bool = False
+    remind_after: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class AgendaOptions:
     """The agenda, assignments and roster settings the handlers need."""
 
@@ -143,6 +153,8 @@ class DeskOptions:
     digest_at: time | None = DEFAULT_DIGEST_AT
     """When the section head gets the daily digest (local time), or None for never."""
     agenda: AgendaOptions = field(default_factory=AgendaOptions)
+    copies: CopyOptions | None = None
+    """With the official mailbox: how its copy and the chat copy of coverage become one story."""
 
     @property
     def card_chats(self) -> tuple[tuple[str, str], ...]:

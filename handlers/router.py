@@ -61,6 +61,12 @@ def route(turn: Turn) -> None:
         turn.record_refusal("forged_button")
         turn.answer("button_invalid")
         return
+    if turn.person is None and "unknown_sender_ignored" in msg.notes:
+        turn.outcome = "ignored"  # kept in the inbox; strangers get no answer by e-mail
+        return
+    if turn.person is None and "unknown_sender_editors" in msg.notes:
+        _unknown_sender(turn)
+        return
     match = _COMMAND.match(msg.text.strip())
     if match:
         name = match.group(1).lower()
@@ -123,6 +129,28 @@ def _looks_like_submission(turn: Turn) -> bool:
         return True
     lines = [line for line in turn.msg.text.splitlines() if line.strip()]
     return len(lines) >= 2 or bool(turn.media)
+
+
+def _unknown_sender(turn: Turn) -> None:
+    """Mail from an address no person has: the editors decide (it may be coverage from a
+    colleague's other address); the stranger gets no answer (no backscatter to spammers)."""
+    turn.outcome = "unknown_sender"
+    lines = [line for line in turn.msg.text.splitlines() if line.strip()]
+    excerpt = " ".join(" ".join(lines[1:]).split())
+    for person in turn.desk.people.with_role(Role.EDITOR):
+        turn.desk.reach.tell_privately(
+            turn.session,
+            person,
+            "unknown_sender_mail",
+            now=turn.now,
+            inbox_id=turn.inbox_id,
+            sender=turn.msg.sender,
+            sender_name=turn.msg.sender_name,
+            title=lines[0] if lines else "",
+            excerpt=excerpt[:300] + ("…" if len(excerpt) > 300 else ""),
+            files=len(turn.media),
+            number=turn.inbox_id,
+        )
 
 
 def _not_registered(turn: Turn) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import difflib
 import re
 
+from handlers.copies import find_original, same_text, side_of
+from handlers.copies import record as record_copy
 from handlers.coverage import link_submission, strip_named_item
 from handlers.turn import Turn
 from storage import repo
@@ -195,6 +197,20 @@ def submit(turn: Turn) -> None:
         return
     if not check_text(turn, title, body, raw=raw):
         return
+    copies = turn.options.copies
+    if copies is not None:
+        original = find_original(
+            turn.session,
+            copies,
+            reporter_id=turn.person.id,
+            channel=turn.msg.channel,
+            title=title,
+            body=body,
+            now=turn.now,
+        )
+        if original is not None:
+            take_copy(turn, original, title, body)
+            return
     story = repo.create_story(
         turn.session,
         title=title,
@@ -210,9 +226,76 @@ def submit(turn: Turn) -> None:
     link = link_submission(
         turn.session, turn.desk, story, reporter_id=turn.person.id, named=named, now=turn.now
     )
+    if copies is not None:
+        record_copy(
+            turn.session,
+            story_id=story.id or 0,
+            channel=turn.msg.channel,
+            outcome="first",
+            now=turn.now,
+            inbox_id=turn.inbox_id,
+        )
     turn.touch(story)
     turn.outcome = "submitted"
     turn.reply("story_received", story=story, photos=added, refused=refused, link=link)
+
+
+def take_copy(turn: Turn, story: Story, title: str, body: str) -> None:
+    """The other copy of a story's coverage (by e-mail and in the chat, SOP step 4): recorded
+    as the official copy; a new version where its text differs (and the story may still
+    change); its photos added. The story's clock is the first copy's."""
+    assert turn.person is not None
+    current = repo.current_text(turn.session, story)
+    outcome = "same"
+    version = None
+    if not same_text(title, body, current.title, current.body):
+        if StoryState(story.state) is StoryState.SUBMITTED:
+            version = repo.add_version(
+                turn.session, story, title=title, body=body, author_id=turn.person.id, now=turn.now
+            )
+            outcome = "version"
+        else:
+            outcome = "differs"  # being edited already: the editor is told, the text kept
+    added, refused = attach_media(turn, story)
+    link_origin(turn, story)
+    record_copy(
+        turn.session,
+        story_id=story.id or 0,
+        channel=turn.msg.channel,
+        outcome="same" if outcome == "differs" else outcome,
+        now=turn.now,
+        inbox_id=turn.inbox_id,
+    )
+    repo.audit(
+        turn.session,
+        story_id=story.id,
+        actor_id=turn.person.id,
+        event="copy_received",
+        now=turn.now,
+        detail={"channel": turn.msg.channel, "outcome": outcome, "photos": added},
+    )
+    turn.touch(story)
+    turn.outcome = f"copy_{outcome}"
+    turn.reply(
+        "story_copy_received",
+        story=story,
+        side=side_of(turn.msg.channel),
+        outcome=outcome,
+        version=version,
+        photos=added,
+        refused=refused,
+    )
+    holder = turn.desk.people.get(story.holder_id) if story.holder_id else None
+    if outcome == "differs" and holder is not None:
+        excerpt = body if len(body) <= 1500 else body[:1499].rstrip() + "…"
+        turn.tell(
+            holder,
+            "story_copy_differs",
+            story=story,
+            side=side_of(turn.msg.channel),
+            title=title,
+            excerpt=excerpt,
+        )
 
 
 def claim(turn: Turn) -> None:

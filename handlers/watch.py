@@ -11,6 +11,7 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from handlers.announce import agenda_sweep, next_agenda_moment
+from handlers.copies import sweep as copies_sweep
 from handlers.desk import Desk
 from handlers.oversight import digest_values
 from handlers.roster import duty_sweep
@@ -152,6 +153,13 @@ class Watch:
         with self.desk.db.transaction() as session:
             report.outbox_ids += agenda_sweep(session, self.desk, now)
             report.outbox_ids += duty_sweep(session, self.desk, now)
+            report.outbox_ids += copies_sweep(
+                session,
+                options=self.desk.options.copies,
+                people=self.desk.people,
+                reach=self.desk.reach,
+                now=now,
+            )
         return report
 
     def _settle(

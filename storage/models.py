@@ -485,3 +485,19 @@ class WhatsAppMessage(SQLModel, table=True):
     requeued: bool = False
     created_at: datetime = utc_column()
     updated_at: datetime = utc_column()
+
+
+class StoryCopy(SQLModel, table=True):
+    """Which copies of a story's coverage arrived (SOP step 4: by e-mail *and* in the chat):
+    ``side`` is ``email`` or ``chat``; ``outcome`` says what the copy was (the ``first``, the
+    ``same`` text, a new ``version``), or ``reminded`` while a missing copy was asked for."""
+
+    __tablename__ = "story_copy"
+    __table_args__ = (UniqueConstraint("story_id", "side"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    story_id: int = Field(foreign_key="story.id", index=True)
+    side: str = Field(max_length=16)
+    outcome: str = Field(max_length=16)
+    inbox_id: int | None = Field(default=None)
+    at: datetime = utc_column()

@@ -309,10 +309,14 @@ def set_aside_inbound(session: Session, inbox_id: int, *, error: str, now: datet
 
 
 def set_aside_inbox(session: Session, inbox_ids: list[int] | None = None) -> Sequence[InboxMessage]:
-    """Messages set aside after their handling failed (all, or those named), oldest first."""
+    """Messages set aside after their handling failed (all, or those named), oldest first.
+    Named, a mail from an unknown sender is handled again too (its address was added)."""
     query = select(InboxMessage).where(InboxMessage.outcome == "set_aside")
     if inbox_ids is not None:
-        query = query.where(col(InboxMessage.id).in_(inbox_ids))
+        query = select(InboxMessage).where(
+            col(InboxMessage.outcome).in_(("set_aside", "unknown_sender")),
+            col(InboxMessage.id).in_(inbox_ids),
+        )
     return session.exec(query.order_by(col(InboxMessage.id))).all()
 
 

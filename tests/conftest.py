@@ -66,3 +66,6 @@ def chat(db_url: str, tmp_path: Path, clock: FakeClock) -> Iterator[Chat]:
     chat = make_chat(db_url, tmp_path, clock=clock)
     yield chat
     chat.warta.close()
+
+
+from tests.fakes.mail_server import mail_server, mail_server_instance  # noqa: E402, F401

@@ -232,7 +232,13 @@ class FlakyMessenger(LocalChannel):
         self.failures = failures
 
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str:
         if self.failures:
             self.failures -= 1

@@ -139,6 +139,11 @@ class Channel(abc.ABC):
         """One line for the operator at start: what this channel listens to."""
         return self.name
 
+    def problems(self) -> list[str]:
+        """What keeps the channel from working now (a mailbox that cannot be read), for
+        ``/health``; empty while it works."""
+        return []
+
     def published_url(self, target: str) -> str | None:
         """Where this channel serves the published copies of a folder target (the links on
         story cards), or None."""
@@ -161,7 +166,13 @@ class Channel(abc.ABC):
 
     @abc.abstractmethod
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str | None:
         """Send ``text`` (neutral markup) to a chat; return the id of the (last) message sent.
         ``template`` names the kind of message (``sla_reminder``, ``daily_digest`` …), for a

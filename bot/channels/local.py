@@ -75,7 +75,13 @@ class LocalChannel(Channel):
         return f"{self._prefix}-{next(self._ids)}"
 
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str:
         message_id = ""
         for part in self.parts(text):

@@ -123,7 +123,13 @@ class PlaygroundChannel(Channel):
         self.web.hub.bind(asyncio.get_running_loop())
 
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str:
         message_id = ""
         for part in self.parts(text):

@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from bot.channels.base import Channel, ChannelContext
-from bot.config import ChannelConfig, PlaygroundConfig, TelegramConfig, WhatsAppConfig
+from bot.config import (
+    ChannelConfig,
+    MailboxConfig,
+    PlaygroundConfig,
+    TelegramConfig,
+    WhatsAppConfig,
+)
 
 
 def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
@@ -21,4 +27,8 @@ def build_channel(config: ChannelConfig, context: ChannelContext) -> Channel:
             from bot.channels.whatsapp import WhatsAppChannel
 
             return WhatsAppChannel(context, config=config)
+        case MailboxConfig():
+            from bot.channels.mailbox import MailboxChannel
+
+            return MailboxChannel(context, config=config)
     raise ValueError(f"no channel of kind {config.kind!r}")  # pragma: no cover - config refuses

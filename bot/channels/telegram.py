@@ -380,7 +380,13 @@ class TelegramChannel(Channel):
             raise PermanentSendError(f"Telegram refused: {error.message}") from None
 
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str | None:
         parts = split_message(self.render(text))
         key = (recipient, hash(text))

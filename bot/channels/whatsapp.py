@@ -732,7 +732,13 @@ class WhatsAppChannel(Channel):
             limit -= over
 
     async def send(
-        self, *, recipient: str, text: str, reply_to: str | None, template: str | None = None
+        self,
+        *,
+        recipient: str,
+        text: str,
+        reply_to: str | None,
+        template: str | None = None,
+        story: int | None = None,
     ) -> str | None:
         address = address_of(recipient)
         window = await asyncio.to_thread(self.ledger.window, address)

@@ -93,6 +93,17 @@ class Harness(abc.ABC):
         """The desk's group on this channel (where the cards are drawn)."""
         return self.channel.group_addresses()[0]
 
+    @property
+    def has_group(self) -> bool:
+        """The desk's group is on this channel: a real group, or a virtual one (WhatsApp)."""
+        return bool(self.channel.group_addresses()) or self.channel.abilities.virtual_group
+
+    @property
+    def target(self) -> str:
+        """Where the sending tests write: the group, or (a channel without one, such as the
+        mailbox) the editor one to one."""
+        return self.group if self.has_group else self.address(EDITOR)
+
     @abc.abstractmethod
     def address(self, who: str) -> str:
         """The chat in which Warta writes to ``who`` (a person key) one to one."""
@@ -189,11 +200,11 @@ class ChannelContract:
 
     @pytest.mark.asyncio
     async def test_send_renders_neutral_markup_as_one_message(self, harness: Harness):
-        before = harness.messages(harness.group)
+        before = harness.messages(harness.target)
         sent_id = await harness.channel.send(
-            recipient=harness.group, text="<b>Halo</b> &amp; selamat", reply_to=None
+            recipient=harness.target, text="<b>Halo</b> &amp; selamat", reply_to=None
         )
-        arrived = harness.messages(harness.group)[len(before) :]
+        arrived = harness.messages(harness.target)[len(before) :]
         assert [m.text for m in arrived] == ["Halo & selamat"]
         assert sent_id and sent_id == arrived[0].message_id
 
@@ -205,9 +216,9 @@ class ChannelContract:
         words = [f"kata{i:05d}" for i in range(3 * limit // 10 + 50)]  # about 3.3 limits long
         text = " ".join(words)
         assert len(text) > 3 * limit
-        before = len(harness.messages(harness.group))
-        sent_id = await harness.channel.send(recipient=harness.group, text=text, reply_to=None)
-        parts = harness.messages(harness.group)[before:]
+        before = len(harness.messages(harness.target))
+        sent_id = await harness.channel.send(recipient=harness.target, text=text, reply_to=None)
+        parts = harness.messages(harness.target)[before:]
         assert len(parts) >= 4, [len(p.text) for p in parts]
         assert all(0 < len(part.text) <= limit for part in parts)
         assert " ".join(part.text for part in parts).split() == words
@@ -216,6 +227,8 @@ class ChannelContract:
     # -- 3. the story card, drawn and redrawn -------------------------------------------------
 
     async def _submitted(self, harness: Harness) -> tuple[str, str, list[str]]:
+        if not harness.has_group:
+            pytest.skip("the channel has no group to draw cards in: see the group-less test")
         await harness.say(REPORTER, STORY)
         assert harness.story().state == "submitted"
         card_id, text, labels = harness.card(harness.group)
@@ -355,6 +368,8 @@ class ChannelContract:
 
     async def _breach(self, harness: Harness) -> list[str]:
         """Let story #1's editing deadline pass; return what the group was told then."""
+        if not harness.has_group:
+            pytest.skip("the channel has no group: see the group-less breach test")
         kasi = next(p for p in harness.warta.desk.people.by_id.values() if p.key == KASI)
         assert harness.channel.name not in kasi.addresses  # what the harness promises
         await harness.say(REPORTER, STORY)
@@ -390,3 +405,29 @@ class ChannelContract:
         assert "Belum dapat dihubungi secara pribadi oleh Warta: Hendra" in "\n".join(told)
         editor = [t for t in harness.texts(harness.address(EDITOR)) if "sudah lewat" in t]
         assert editor and "diteruskan ke Kasi" not in editor[-1]
+
+    # -- 7. a channel without a group (the mailbox) --------------------------------------------
+
+    @pytest.mark.asyncio
+    async def test_without_a_group_coverage_is_acknowledged_one_to_one(self, harness: Harness):
+        if harness.has_group:
+            pytest.skip("the channel has a group: see the card tests")
+        await harness.say(REPORTER, STORY, private=True)
+        assert harness.story().state == "submitted"
+        assert any("sudah diterima" in t for t in harness.texts(harness.address(REPORTER)))
+        assert all(item.kind != "card" for item in harness.outbox())  # no group, no card
+        await harness.say(EDITOR, "/sunting 1", private=True)
+        assert harness.story().state == "editing"
+        assert any("sedang disunting" in t for t in harness.texts(harness.address(EDITOR)))
+
+    @pytest.mark.asyncio
+    async def test_without_a_group_a_breach_reaches_the_editor_one_to_one(self, harness: Harness):
+        if harness.has_group:
+            pytest.skip("the channel has a group: see the breach tests")
+        await harness.say(REPORTER, STORY, private=True)
+        harness.clock.advance(hours=EDITING_WINDOW_HOURS, minutes=5)
+        harness.warta.watch.sweep()
+        await harness.drain()
+        editor = [t for t in harness.texts(harness.address(EDITOR)) if "sudah lewat" in t]
+        assert editor and "diteruskan ke Kasi" not in editor[-1]  # the Kasi has no address here
+        assert {item.status for item in harness.outbox()} == {ItemState.SENT}
