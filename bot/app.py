@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from bot import logs
 from bot.channels.base import Channel, ChannelContext
@@ -17,6 +19,7 @@ from bot.config import (
     WebhookTarget,
     WordPressTarget,
 )
+from bot.linkcheck import http_link_check
 from bot.outbox import OutboxDispatcher
 from bot.scheduler import AlarmClock, instance_name
 from bot.web.site import Web, make_web
@@ -25,6 +28,7 @@ from handlers.desk import Clock, Desk, utc_now
 from handlers.intake import Intake
 from handlers.messages import (
     AgendaOptions,
+    ArchiveOptions,
     ChannelTraits,
     ChecklistSpec,
     CopyOptions,
@@ -91,6 +95,10 @@ def desk_options(settings: Settings, channels: tuple[ChannelTraits, ...] = ()) -
         missed=settings.sla.missed,
         late_after=settings.sla.late_after,
         digest_at=settings.sla.digest_at,
+        archive=ArchiveOptions(
+            auto=settings.archive.auto,
+            lead=settings.archive.lead,
+        ),
         copies=next(
             (
                 CopyOptions(
@@ -244,8 +252,9 @@ def build(
         lease=settings.outbox.claim_lease,
         message_retry_for=settings.outbox.message_retry_for,
         message_max_delay=settings.outbox.message_max_delay,
+        documents=lambda spec: make_document(settings, db, desk, spec),
     )
-    watch = Watch(desk)
+    watch = Watch(desk, link_check=http_link_check(settings.archive.link_timeout.total_seconds()))
     alarms = AlarmClock(
         watch,
         instance=instance,
@@ -270,3 +279,25 @@ def build(
         alarms=alarms,
         web=web,
     )
+
+
+def make_document(settings: Settings, db: Database, desk: Desk, spec: dict[str, Any]) -> Path:
+    """The file an outbox message carries: the monthly report's PDF (``/laporan``), written
+    under ``data_dir/laporan/<month>/`` with its HTML and CSV files beside it."""
+    from datetime import date
+
+    from bot.report import make_report
+
+    if spec.get("kind") != "report":
+        raise ValueError(f"no document of kind {spec.get('kind')!r}")
+    year, month = (int(part) for part in str(spec["month"]).split("-"))
+    locale = str(spec.get("locale") or settings.locale)
+    files = make_report(
+        db,
+        month=date(year, month, 1),
+        out_dir=settings.data_dir / "laporan" / f"{year:04d}-{month:02d}",
+        policy=desk.options.sla,
+        now=desk.clock(),
+        locale=locale,
+    )
+    return files.pdf or files.html

@@ -344,6 +344,124 @@ def _write(text: str, out: str | None, *, encoding: str = "utf-8") -> None:
         sys.stdout.write(text)
 
 
+def cmd_search(args: argparse.Namespace) -> int:
+    """Find stories as /cari does (same words and filters), or rebuild the search index."""
+    from storage import repo
+    from storage.search import parse_query, rebuild, search
+
+    settings, db = _operator_db(args)
+    try:
+        with db.transaction() as session:
+            if args.rebuild:
+                print(f"search index rebuilt: {rebuild(session)} stories")
+                return 0
+            request = parse_query(" ".join(args.words))
+            problems = [f"{p.written}: {p.kind.replace('_', ' ')}" for p in request.problems]
+            reporter_id = None
+            if request.reporter_key:
+                people = repo.load_people(session)
+                found = [p for p in people.by_id.values() if p.key == request.reporter_key]
+                if not found:
+                    problems.append(f"by:{request.reporter_key}: nobody has this key")
+                reporter_id = found[0].id if found else None
+            if problems or not request.words.strip():
+                for problem in problems or ["write the words to look for"]:
+                    print(f"warta: {problem}", file=sys.stderr)
+                return 2
+            hits = search(
+                session,
+                request.words,
+                since=request.since,
+                until=request.until,
+                reporter_id=reporter_id,
+                states=request.states,
+                limit=args.limit,
+                tz=settings.zone,
+            )
+            people = repo.load_people(session)
+            for hit in hits:
+                reporter = people.get(hit.reporter_id)
+                day = hit.created_at.astimezone(settings.zone).date().isoformat()
+                print(
+                    f"#{hit.number}\t{day}\t{reporter.name if reporter else '-'}\t"
+                    f"{hit.state}\t{hit.title}"
+                )
+                if hit.snippet:
+                    print(f"\t{hit.snippet}")
+                for item in repo.latest_publications(session, hit.story_id):
+                    if item.result.get("permalink"):
+                        print(f"\t{item.target}: {item.result['permalink']}")
+            if not hits:
+                print("no story matches", file=sys.stderr)
+                return 1
+    finally:
+        db.dispose()
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the monthly report: HTML, PDF (unless --no-pdf) and CSV files."""
+    from datetime import UTC, date, datetime
+
+    from bot.report import make_report
+
+    try:
+        year, month = _month(args.month)
+    except ValueError as problem:
+        print(f"warta: {problem}", file=sys.stderr)
+        return 2
+    settings, db = _operator_db(args)
+    try:
+        out = Path(args.out or settings.data_dir / "laporan" / f"{year:04d}-{month:02d}")
+        files = make_report(
+            db,
+            month=date(year, month, 1),
+            out_dir=out,
+            policy=settings.sla_policy(),
+            now=datetime.now(UTC),
+            locale=args.locale or settings.locale,
+            pdf=not args.no_pdf,
+        )
+    finally:
+        db.dispose()
+    for path in (files.html, files.pdf, files.stories_csv, files.breaches_csv, files.roster_csv):
+        if path is not None:
+            print(path)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the record of a story or a month as a folder (or zip) that opens offline."""
+    from datetime import date
+
+    from bot.export import ExportError, export_record
+
+    try:
+        month = date(*_month(args.month), 1) if args.month else None
+    except ValueError as problem:
+        print(f"warta: {problem}", file=sys.stderr)
+        return 2
+    settings, db = _operator_db(args)
+    try:
+        path = export_record(
+            db,
+            settings.media_dir,
+            out=Path(args.out or "."),
+            story_numbers=[args.story] if args.story is not None else None,
+            month=month,
+            tz=settings.zone,
+            locale=settings.locale,
+            as_zip=args.zip,
+        )
+    except ExportError as problem:
+        print(f"warta: {problem}", file=sys.stderr)
+        return 1
+    finally:
+        db.dispose()
+    print(path)
+    return 0
+
+
 def cmd_agenda(args: argparse.Namespace) -> int:
     from datetime import datetime
 
@@ -601,6 +719,24 @@ def parser() -> argparse.ArgumentParser:
     roster.add_argument("--out", help="write to this file instead of the screen")
     roster.add_argument("--force", action="store_true", help="regenerate an approved month")
     roster.set_defaults(run=cmd_roster)
+    search = add("search", "find stories by words and filters, as /cari does")
+    search.add_argument("words", nargs="*", help='words, "phrases", dari:/sampai:/oleh:/status:')
+    search.add_argument("--limit", type=int, default=20)
+    search.add_argument("--rebuild", action="store_true", help="rebuild the search index")
+    search.set_defaults(run=cmd_search)
+    report = add("report", "write the monthly report (HTML, PDF, CSV) for the section head")
+    report.add_argument("--month", required=True, help="e.g. 2026-11")
+    report.add_argument("--locale", choices=("id", "en"), default=None)
+    report.add_argument("--out", help="the folder to write it in (default: data_dir/laporan/…)")
+    report.add_argument("--no-pdf", action="store_true", help="HTML and CSV only")
+    report.set_defaults(run=cmd_report)
+    export = add("export", "write the record of a story or a month for hand-over (opens offline)")
+    scope = export.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--story", type=int, help="the story's number, e.g. 12")
+    scope.add_argument("--month", help="the stories received in a month, e.g. 2026-11")
+    export.add_argument("--zip", action="store_true", help="one .zip file instead of a folder")
+    export.add_argument("--out", help="the folder to write it in (default: here)")
+    export.set_defaults(run=cmd_export)
     telegram = add("telegram", "Telegram set-up helpers")
     telegram.add_argument("action", choices=("whereami",), help="list the chats the bot can see")
     telegram.set_defaults(run=cmd_telegram)

@@ -293,6 +293,17 @@ class SlaConfig(_Strict):
         )
 
 
+class ArchiveConfig(_Strict):
+    """H+1 documentation (SOP step 7): how a published story is archived with its record."""
+
+    auto: bool = False
+    """Warta archives a published story itself shortly before its H+1 deadline, when every
+    permalink answers and every photo is there (else the editors are told)."""
+    lead: Duration = timedelta(hours=1)
+    """How long before the H+1 deadline the automatic archive is tried (time to fix a problem)."""
+    link_timeout: Duration = timedelta(seconds=10)
+
+
 class AgendaConfig(_Strict):
     """The leaders' agenda: the H-1 announcement and how long an event without an end lasts."""
 
@@ -778,6 +789,7 @@ class Settings(_Strict):
     sla: SlaConfig = SlaConfig()
     calendar: CalendarConfig = CalendarConfig()
     agenda: AgendaConfig = AgendaConfig()
+    archive: ArchiveConfig = ArchiveConfig()
     assignments: AssignmentConfig = AssignmentConfig()
     roster: RosterConfig = RosterConfig()
     verification: VerificationConfig = VerificationConfig()

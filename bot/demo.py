@@ -183,7 +183,8 @@ class DemoDay:
         self.clock.advance(minutes)
         print(f"            … {note}\n")
         assert self.warta.watch is not None
-        if self.warta.watch.sweep().outbox_ids:
+        report = self.warta.watch.sweep()
+        if report.outbox_ids or report.archived:
             self.flush()
 
 
@@ -244,6 +245,7 @@ def _play(day: DemoDay) -> None:
     day.say("anton", "/revisi 2 " + SECOND_FIXED, private=True)
     day.say("hendra", "/daftar")
     day.say("dedi", "/arsipkan 1")
+    day.wait(1, "Warta memeriksa tautan dan foto berita #1")
     day.say("budi", "/status 1")
     day.say(
         "anton", "Peninjauan Banjir di Kelurahan Menteng\nAir mulai surut di Jalan Yos Sudarso."

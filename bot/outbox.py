@@ -7,8 +7,10 @@ import contextlib
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 from bot.channels.base import Channel, PermanentSendError, RetryLater
 from handlers.cards import CardView
@@ -51,6 +53,7 @@ class OutboxDispatcher:
         max_delay: timedelta = timedelta(minutes=15),
         message_retry_for: timedelta = timedelta(days=2),
         message_max_delay: timedelta = timedelta(minutes=5),
+        documents: Callable[[dict[str, Any]], Path] | None = None,
     ) -> None:
         self.db, self.desk, self.delivery, self.media = db, desk, delivery, media
         self.channels, self.publishers = dict(channels), dict(publishers)
@@ -59,6 +62,8 @@ class OutboxDispatcher:
         self.max_attempts, self.lease = max_attempts, lease
         self.base_delay, self.max_delay = base_delay, max_delay
         self.message_retry_for, self.message_max_delay = message_retry_for, message_max_delay
+        self.documents = documents
+        """Makes the file a message carries (``payload.document``), e.g. a monthly report."""
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         db.after_outbox_commit.append(self.wake)
@@ -250,7 +255,16 @@ class OutboxDispatcher:
     async def _send(self, item: OutboxItem) -> None:
         channel = self._channel(item)
         buttons = [Button(**button) for button in item.payload.get("buttons", [])]
-        if buttons and channel.abilities.buttons:
+        document = item.payload.get("document")
+        if document:
+            # A file made at delivery (a monthly report): made again on a retry.
+            if self.documents is None:
+                raise PermanentSendError("this Warta makes no documents")
+            path = await asyncio.to_thread(self.documents, dict(document))
+            remote_id = await channel.send_document(
+                recipient=item.recipient or "", path=path, caption=item.text or ""
+            )
+        elif buttons and channel.abilities.buttons:
             # A question with answer buttons (an assignment to accept or decline).
             remote_id = await channel.show_card(
                 recipient=item.recipient or "",
@@ -418,6 +432,7 @@ def _joins(channel: Channel, batch: list[OutboxItem], item: OutboxItem) -> bool:
         return (
             each.kind == "message"
             and not each.payload.get("buttons")
+            and not each.payload.get("document")
             and channel.joinable(each.payload.get("template"))
         )
 

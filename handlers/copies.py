@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 from handlers.messages import CopyOptions
 from handlers.reach import Reach
 from storage import repo
-from storage.models import Story, StoryCopy
+from storage.models import Assignment, Story, StoryCopy
 from workflow.lifecycle import StoryState
 
 EMAIL = "email"
@@ -99,8 +99,10 @@ def find_original(
     title: str,
     body: str,
     now: datetime,
+    named_item: int | None = None,
 ) -> Story | None:
-    """The story this submission is the other copy of, or None (then it is a new story)."""
+    """The story this submission is the other copy of, or None (then it is a new story):
+    one covering the same agenda item it names (``#A3``), else the most alike."""
     side = side_of(channel)
     candidates = session.exec(
         select(Story)
@@ -117,6 +119,12 @@ def find_original(
         first_side = side_of(story.origin_channel)
         if first_side == side or (side in copies and copies[side].outcome in ARRIVED):
             continue  # the same side twice is two stories
+        if named_item is not None:
+            covered = session.exec(
+                select(Assignment.item_id).where(Assignment.story_id == story.id)
+            ).first()
+            if covered == named_item:
+                return story  # the same linked assignment: the same story, whatever its words
         current = repo.current_text(session, story)
         score = max(alike(title, current.title), alike(body, current.body))
         if score >= options.similarity and (best is None or score > best[0]):

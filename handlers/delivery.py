@@ -200,7 +200,12 @@ class Delivery:
 
 def settle_publishing(desk: Desk, session: Session, story: Story, now: datetime) -> None:
     """Redraw the card; when every target of the latest /publish succeeded or was
-    abandoned, the story is published and the group gets the links."""
+    abandoned, the story is published and the group gets the links.
+
+    The story's row is locked first: two targets that finish at the same moment then settle
+    one after the other, and the second sees the first's result (without the lock, each saw
+    the other still running on PostgreSQL, and the story stayed "publishing")."""
+    session.get(Story, story.id, with_for_update=True, populate_existing=True)
     desk.cards.enqueue(session, story, now)
     round_items = repo.latest_publications(session, story.id or 0)
     if not round_items or any(row.status not in DONE_PUBLISHING for row in round_items):

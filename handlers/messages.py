@@ -99,6 +99,14 @@ class ChecklistSpec:
 
 
 @dataclass(frozen=True)
+class ArchiveOptions:
+    """H+1 documentation: automatic archiving before the deadline."""
+
+    auto: bool = False
+    lead: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
 class CopyOptions:
     """The e-mail copy and the chat copy of one reporter's coverage (SOP step 4)."""
 
@@ -153,6 +161,7 @@ class DeskOptions:
     digest_at: time | None = DEFAULT_DIGEST_AT
     """When the section head gets the daily digest (local time), or None for never."""
     agenda: AgendaOptions = field(default_factory=AgendaOptions)
+    archive: ArchiveOptions = field(default_factory=ArchiveOptions)
     copies: CopyOptions | None = None
     """With the official mailbox: how its copy and the chat copy of coverage become one story."""
 

@@ -284,7 +284,7 @@ def swap_duty(turn: Turn) -> None:
         turn.tell(person, "roster_assigned_private", day=day, shift=slot.shift)
         return
     turn.outcome = "unchanged"
-    turn.reply("roster_unchanged", day=day, person=person)
+    turn.reply("roster_unchanged", day=day, on_duty=person)
 
 
 def leave(turn: Turn) -> None:

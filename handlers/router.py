@@ -8,6 +8,7 @@ import re
 
 from handlers.agenda import agenda
 from handlers.agenda_import import import_agenda_file, is_agenda_import
+from handlers.archive import request as request_archive
 from handlers.assignments import accept, assign, decline
 from handlers.command import (
     EVERYONE,
@@ -24,9 +25,10 @@ from handlers.command import (
 from handlers.info import digest, late, list_open, show_help, status, whoami
 from handlers.membership import everything, quiet, relay_chat
 from handlers.publishing import abandon_target, report_published, retry_publish
+from handlers.reports import monthly_report
 from handlers.roster import duty, leave, roster, swap_duty
+from handlers.search import find
 from handlers.stories import (
-    archive,
     claim,
     list_versions,
     publish,
@@ -196,8 +198,17 @@ COMMANDS: tuple[Command, ...] = (
     Command("abandon", "abaikan", abandon_target, "12 <situs> <alasan>", roles=PUBLISHERS),
     Command("published", "terbit", report_published, "12 <situs> <alamat>", roles=PUBLISHERS),
     Command("release", "lepas", release, "12", event=StoryEvent.RELEASE),
-    Command("archive", "arsipkan", archive, "12", event=StoryEvent.ARCHIVE),
+    Command("archive", "arsipkan", request_archive, "12 [paksa]", event=StoryEvent.ARCHIVE),
     Command("status", "status", status, "12", roles=PEOPLE, private=True),
+    Command("report", "laporan", monthly_report, "[2026-11]", roles=HEADS),
+    Command(
+        "search",
+        "cari",
+        find,
+        '<kata> ["frasa"] [dari:2026-11-01] [sampai:…] [oleh:rina] [status:terbit]',
+        roles=PEOPLE,
+        private=True,
+    ),
     Command("list", "daftar", list_open, roles=PEOPLE, private=True),
     Command("late", "terlambat", late, roles=PEOPLE),
     Command(

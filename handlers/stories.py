@@ -207,6 +207,7 @@ def submit(turn: Turn) -> None:
             title=title,
             body=body,
             now=turn.now,
+            named_item=named,
         )
         if original is not None:
             take_copy(turn, original, title, body)
@@ -537,11 +538,6 @@ def publish(turn: Turn) -> None:
 def release(turn: Turn) -> None:
     """Give a claimed story back so another editor can take it."""
     _simple(turn, StoryEvent.RELEASE, "story_released")
-
-
-def archive(turn: Turn) -> None:
-    """Archive a published story once it is documented (SOP step 7, H+1)."""
-    _simple(turn, StoryEvent.ARCHIVE, "story_archived")
 
 
 def _simple(turn: Turn, event: StoryEvent, message: str) -> None:

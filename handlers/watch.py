@@ -11,6 +11,8 @@ from typing import Any
 from sqlmodel import Session, func, select
 
 from handlers.announce import agenda_sweep, next_agenda_moment
+from handlers.archive import LinkCheck
+from handlers.archive import sweep as archive_sweep
 from handlers.copies import sweep as copies_sweep
 from handlers.desk import Desk
 from handlers.oversight import digest_values
@@ -36,6 +38,7 @@ class SweepReport:
     folded: int = 0
     superseded: int = 0
     digests: int = 0
+    archived: int = 0
     outbox_ids: list[int] = field(default_factory=list)
 
     @property
@@ -66,8 +69,10 @@ class _Folded:
 class Watch:
     """Reads the clocks and alarms from the database; the scheduler only says when to look."""
 
-    def __init__(self, desk: Desk) -> None:
+    def __init__(self, desk: Desk, *, link_check: LinkCheck | None = None) -> None:
         self.desk = desk
+        self.link_check = link_check
+        """How the H+1 archive checks a permalink (the composition root's web checker)."""
 
     @property
     def options(self) -> Any:
@@ -150,6 +155,7 @@ class Watch:
                 break
         with self.desk.db.transaction() as session:
             self._digest_if_due(session, now, report)
+        report.archived += archive_sweep(self.desk, now, link_check=self.link_check)
         with self.desk.db.transaction() as session:
             report.outbox_ids += agenda_sweep(session, self.desk, now)
             report.outbox_ids += duty_sweep(session, self.desk, now)

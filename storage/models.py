@@ -501,3 +501,21 @@ class StoryCopy(SQLModel, table=True):
     outcome: str = Field(max_length=16)
     inbox_id: int | None = Field(default=None)
     at: datetime = utc_column()
+
+
+class StoryArchive(SQLModel, table=True):
+    """A story's H+1 documentation (SOP step 7): asked for, checked, and its record once
+    archived (the final text, versions, photos, links, step times and the audit trail)."""
+
+    __tablename__ = "story_archive"
+
+    story_id: int = Field(foreign_key="story.id", primary_key=True)
+    status: str = Field(max_length=16)
+    """``requested``, ``checking`` (an automatic try), ``problem`` or ``archived``."""
+    requested_by: int | None = Field(default=None, foreign_key="person.id")
+    force: bool = False
+    requested_at: datetime | None = utc_column(nullable=True)
+    checked_at: datetime | None = utc_column(nullable=True)
+    archived_at: datetime | None = utc_column(nullable=True)
+    checks: dict[str, Any] = json_column()
+    record: dict[str, Any] = json_column()

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from storage import clocks
+from storage import clocks, search
 from storage.db import OUTBOX_WRITTEN
 from storage.models import (
     AuditEvent,
@@ -409,8 +409,10 @@ def enqueue_message(
     buttons: list[dict[str, Any]] | None = None,
     about: str | None = None,
     template: str | None = None,
+    document: dict[str, Any] | None = None,
 ) -> int:
-    """Queue a message for delivery after commit (with answer buttons when given); returns
+    """Queue a message for delivery after commit (with answer buttons when given; with a
+    ``document`` to make at delivery and send with it, such as a monthly report); returns
     the outbox id. ``about`` names what it is about (``sla:<clock>:<point>``), so that a later
     message can supersede it while it is still unsent."""
     session.info[OUTBOX_WRITTEN] = True
@@ -421,6 +423,8 @@ def enqueue_message(
         payload["about"] = about
     if template:
         payload["template"] = template  # the kind of message (a channel may need a form of it)
+    if document:
+        payload["document"] = document
     return int(
         _core(
             session,
@@ -1003,6 +1007,7 @@ def create_story(
         to_state=story.state,
         now=now,
     )
+    search.index_story(session, story.id)
     return story
 
 
@@ -1029,6 +1034,7 @@ def add_version(
     )
     _core(session, _VERSION_INSERT, version.model_dump(exclude={"id"}))
     _guarded_update(session, story, current_version=number, title=title, updated_at=now)
+    search.index_story(session, story.id)
     return version
 
 

@@ -157,6 +157,11 @@ def test_restart_between_every_step_keeps_everything(db_url: str, tmp_path: Path
         seen_replies += chat.flush()
         chat.warta.close()
         clock.advance(minutes=5)
+    # The archive's checks run in the alarm clock's sweep: in yet another process.
+    chat = make_chat(db_url, tmp_path, clock=clock)
+    chat.warta.watch.sweep()
+    seen_replies += chat.flush()
+    chat.warta.close()
     final = _snapshot(db_url, tmp_path)
     assert final["stories"][0][1] == "archived"
     assert [v[1] for v in final["versions"]] == [1, 2]

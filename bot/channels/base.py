@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import ClassVar
 
 from starlette.routing import BaseRoute
@@ -188,6 +189,11 @@ class Channel(abc.ABC):
         or, with ``quick_replies``, at most that many to offer as replies where it can.
         """
         return await self.send(recipient=recipient, text=text, reply_to=None, template="story_card")
+
+    async def send_document(self, *, recipient: str, path: Path, caption: str) -> str | None:
+        """Send a file (a report's PDF) with a caption in neutral markup. A channel that cannot
+        send files sends the caption, which says where the file is kept."""
+        return await self.send(recipient=recipient, text=caption, reply_to=None)
 
     async def answer_button(self, *, callback_id: str, text: str) -> None:
         """Answer a pressed button with a short notice to the presser (where the channel can)."""

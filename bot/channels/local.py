@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import secrets
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bot.channels.base import Abilities, Channel, ChannelContext
 from bot.channels.buttons import ButtonSigner
@@ -65,6 +66,7 @@ class LocalChannel(Channel):
         self.said: list[Said] = []
         self.cards: dict[str, Card] = {}
         self.answers: list[tuple[str, str]] = []
+        self.documents: list[tuple[str, Path]] = []
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(3)
 
@@ -102,6 +104,12 @@ class LocalChannel(Channel):
         if not self.abilities.edit_in_place:
             self.said.append(Said(recipient, self.parts(text)[0], None, card_id))
         return card_id
+
+    async def send_document(self, *, recipient: str, path: Path, caption: str) -> str:
+        self.documents.append((recipient, path))
+        return await self.send(
+            recipient=recipient, text=f"{caption}\n[📎 {path.name}]", reply_to=None
+        )
 
     async def answer_button(self, *, callback_id: str, text: str) -> None:
         self.answers.append((callback_id, plain(text)[:ANSWER_LIMIT]))

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import html
 import logging
+import mimetypes
 import re
 import smtplib
 import socket
@@ -31,6 +32,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
 from typing import Any
 
 from imapclient import IMAPClient
@@ -436,6 +438,18 @@ class MailboxChannel(Channel):
             done.append(message_id_of(message["Message-ID"]))
         self._sent_parts.pop(key, None)
         return done[-1]
+
+    async def send_document(self, *, recipient: str, path: Path, caption: str) -> str | None:
+        """The file attached to an e-mail whose text is the caption."""
+        message = await asyncio.to_thread(
+            self.build_message, recipient=recipient, text=caption, reply_to=None
+        )
+        data = await asyncio.to_thread(path.read_bytes)
+        kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        maintype, _, subtype = kind.partition("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=path.name)
+        await asyncio.to_thread(self._deliver, message, recipient)
+        return message_id_of(message["Message-ID"])
 
     def build_message(
         self, *, recipient: str, text: str, reply_to: str | None, story: int | None = None

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -424,6 +425,29 @@ class TelegramChannel(Channel):
                 log.warning("Telegram could not parse a message's HTML; sending it as plain text")
                 return await self._call(recipient, lambda: call(html=False))
             raise PermanentSendError(f"Telegram refused: {error.message}") from None
+
+    async def send_document(self, *, recipient: str, path: Path, caption: str) -> str | None:
+        """A file (a report's PDF) with its caption (Telegram keeps 1,024 characters of it)."""
+        chat_id, thread_id = parse_address(recipient)
+        rendered = self.render(caption)
+        short = rendered if len(rendered) <= 1024 else self.render(plain(caption)[:1000] + "…")
+
+        async def call() -> Message:
+            with path.open("rb") as data:
+                return await self.bot.send_document(
+                    chat_id,
+                    document=data,
+                    filename=path.name,
+                    caption=short,
+                    parse_mode=ParseMode.HTML,
+                    message_thread_id=thread_id,
+                )
+
+        try:
+            sent = await self._call(recipient, call)
+        except BadRequest as error:
+            raise PermanentSendError(f"Telegram refused the file: {error.message}") from None
+        return str(sent.message_id)
 
     async def show_card(
         self, *, recipient: str, text: str, buttons: list[Button], message_id: str | None

@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers the tables)
 from storage.db import make_engine
+from storage.search import is_search_table
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -27,6 +28,8 @@ def _migrate(connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # The search index is no model: autogenerate must not propose to drop it.
+        include_name=lambda name, kind, _parent: not (kind == "table" and is_search_table(name)),
     )
     with context.begin_transaction():
         context.run_migrations()

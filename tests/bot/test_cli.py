@@ -210,3 +210,45 @@ def test_roster_generate_and_export(tmp_path: Path):
     assert out.read_bytes().count(b"BEGIN:VEVENT") == 21
     missing = warta("--config", str(config), "roster", "export", "--month", "2027-01")
     assert missing.returncode == 1 and "no roster for 2027-01" in missing.stderr
+
+
+def test_the_record_of_a_demo_day_exports_searches_and_reports(tmp_path: Path):
+    kept = tmp_path / "demo"
+    played = warta("demo", "--quick", "--keep", str(kept))
+    assert played.returncode == 0, played.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text(f"data_dir: {kept}\n")
+
+    exported = warta("--config", str(config), "export", "--story", "1", "--out", str(tmp_path))
+    assert exported.returncode == 0, exported.stderr
+    folder = Path(exported.stdout.strip())
+    assert (folder / "index.html").is_file()
+    assert "Wali Kota Buka Musrenbang" in (folder / "cerita-1" / "naskah.txt").read_text()
+    missing = warta("--config", str(config), "export", "--story", "99", "--out", str(tmp_path))
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr
+    assert "99" in missing.stderr
+
+    found = warta("--config", str(config), "search", "musrenbang", "status:arsip")
+    assert found.returncode == 0, found.stderr
+    assert found.stdout.startswith("#1\t") and "Wali Kota Buka Musrenbang" in found.stdout
+    assert "arsip: file://" in found.stdout
+    unclear = warta("--config", str(config), "search", "banjir", "dari:kemarin")
+    assert unclear.returncode == 2 and "dari:kemarin" in unclear.stderr
+    rebuilt = warta("--config", str(config), "search", "--rebuild")
+    assert rebuilt.returncode == 0 and "search index rebuilt" in rebuilt.stdout
+
+    reported = warta(
+        "--config", str(config), "report", "--month", _demo_month(kept), "--out", str(tmp_path)
+    )
+    assert reported.returncode == 0, reported.stderr
+    names = [Path(line).name for line in reported.stdout.splitlines()]
+    assert any(name.endswith(".pdf") for name in names) and any("cerita-" in n for n in names)
+
+
+def _demo_month(kept: Path) -> str:
+    """The month of the demo's first story (the demo plays yesterday)."""
+    import sqlite3
+
+    with sqlite3.connect(kept / "warta.db") as connection:
+        (created,) = connection.execute("SELECT created_at FROM story WHERE number = 1").fetchone()
+    return str(created)[:7]

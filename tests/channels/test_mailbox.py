@@ -495,3 +495,19 @@ async def test_the_mailbox_down_is_shown_by_health_and_loses_nothing(desk: Desk)
     desk.server.append(mail("rina@kota.go.id", "Judul Berita", "Isi.\n\nParagraf.")[0])
     assert await desk.read() == 1 and desk.mailbox.problem is None
     assert not [r for r in warta_health(desk.warta).reasons if "mailbox" in r]
+
+
+@pytest.mark.asyncio
+async def test_copies_of_one_assignment_are_one_story_whatever_their_titles(desk: Desk):
+    await desk.say("dedi", "/agenda tambah hari ini 09.00-10.00 | Musrenbang | Wali Kota | Aula")
+    await desk.say("dedi", "/tugaskan 1 rina")
+    await desk.say("rina", "/terima 1", private=True)
+    desk.clock.advance(hours=2)
+    raw, _ = mail("rina@kota.go.id", "Musrenbang Kecamatan Jekan Raya", "Isi dari surel.")
+    desk.server.append(raw)
+    await desk.read()
+    assert "A1" in body_of(desk.mails_to("rina@kota.go.id")[-1])  # linked to the assignment
+    await desk.say("rina", "#A1\nUsulan Warga Jadi Dasar Perencanaan\nIsi dari chat, lain sekali.")
+    (story,) = desk.stories()
+    assert desk.copies() == {"email": "first", "chat": "version"}
+    assert story.current_version == 2

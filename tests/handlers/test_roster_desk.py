@@ -79,6 +79,8 @@ def test_a_fair_roster_is_generated_approved_and_adjusted(desk: Chat, clock: Fak
     assert {k: v for k, v in after.items() if k != "2026-12-03"} == {
         k: v for k, v in days.items() if k != "2026-12-03"
     }  # one day changed, the month was not regenerated
+    again = desk.send("hendra", f"/tukar 3/12 {replacement}")  # already on duty that day
+    assert again and "tidak ada yang diubah" in again[0]
     assert desk.send("hendra", "/tukar 5/12 rina") == [
         "Maaf, tidak ada piket pada Sabtu, 5 Desember 2026."
     ]

@@ -284,7 +284,9 @@ def test_correction_after_publish_reopens_and_republishes(chat: Chat):
 def test_archive_after_publish(chat: Chat):
     to_verified(chat)
     chat.send("budi", "/terbitkan 1")
-    assert "sudah diarsipkan" in chat.send("dedi", "/arsipkan 1")[0]
+    assert "Memeriksa berita #1" in chat.send("dedi", "/arsipkan 1")[0]
+    chat.warta.watch.sweep()  # the alarm clock checks the links and photos, then archives
+    assert any("sudah diarsipkan" in text for text in chat.flush())
     status = chat.send("budi", "/status 1")[0]
     assert "Status: diarsipkan" in status and "✅ arsip: file://" in status
 
