@@ -1613,19 +1613,26 @@ def render_html(
     )
 
 
+def load_weasyprint() -> None:
+    """Import WeasyPrint (it loads Pango, a system library) without its side effect: on
+    import it turns on Pillow's process-wide "load truncated images", and Warta's publishers
+    must keep refusing a truncated photo, so the setting is put back."""
+    from PIL import ImageFile
+
+    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    try:
+        import weasyprint  # noqa: F401
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = before
+
+
 def render_pdf(html: str) -> bytes:
     """Print the report's HTML to PDF with WeasyPrint; nothing outside the page is fetched."""
     # Imported here: WeasyPrint loads Pango (a system library) on import, which the CSV and
     # HTML parts of the report do not need.
-    from PIL import ImageFile
-
-    # WeasyPrint turns on Pillow's process-wide "load truncated images" when it is imported;
-    # Warta's publishers must keep refusing a truncated photo, so the setting is put back.
-    before = ImageFile.LOAD_TRUNCATED_IMAGES
+    load_weasyprint()
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
-
-    ImageFile.LOAD_TRUNCATED_IMAGES = before
 
     fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
     return bytes(HTML(string=html, url_fetcher=fetcher).write_pdf())

@@ -236,8 +236,10 @@ class Built:
 
 def pdf_problem() -> str | None:
     """Why WeasyPrint cannot print here (it loads Pango, a system library), or None."""
+    from bot.report import load_weasyprint
+
     try:
-        import weasyprint  # noqa: F401
+        load_weasyprint()
     except (ImportError, OSError, Warning) as error:  # a missing HarfBuzz-Subset warns
         return f"{type(error).__name__}: {error}".splitlines()[0]
     return None
