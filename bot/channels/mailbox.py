@@ -59,6 +59,7 @@ MAX_BACKOFF = 300.0
 RECEIPT_KINDS = frozenset({"story_received"})
 """The acknowledgement of an e-mailed submission (``acknowledge: false`` leaves it out)."""
 SUBJECT_LIMIT = 110
+FOOTERS = {"id": "— Warta, meja redaksi Media Center", "en": "— Warta, the Media Center news desk"}
 MANUSCRIPT_TYPES = ("application/pdf", "application/vnd.openxmlformats")
 
 
@@ -505,12 +506,13 @@ class MailboxChannel(Channel):
     def _html(self, text: str) -> str:
         body = render(text, Markup.EMAIL_HTML).strip()
         lang = html.escape(self.context.locale or "id")
+        footer = FOOTERS.get(self.context.locale, FOOTERS["id"])
         return (
             f'<!doctype html>\n<html lang="{lang}"><head><meta charset="utf-8"></head>\n'
             '<body style="font-family: Arial, Helvetica, sans-serif; font-size: 15px; '
             'line-height: 1.5; color: #1f2328;">\n'
             f"{body}\n"
-            '<p style="color: #6e7781; font-size: 12px;">— Warta, meja redaksi Media Center</p>\n'
+            f'<p style="color: #6e7781; font-size: 12px;">{html.escape(footer)}</p>\n'
             "</body></html>\n"
         )
 
