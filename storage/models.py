@@ -78,11 +78,18 @@ class Counter(SQLModel, table=True):
 
 
 class Story(SQLModel, table=True):
+    # A state's or a reporter's stories newest first straight from an index (search filters
+    # walk them until enough are found); the creation time for date ranges.
+    __table_args__ = (
+        Index("ix_story_state_newest", "state", "id"),
+        Index("ix_story_reporter_newest", "reporter_id", "id"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True)
     title: str = Field(max_length=500)
-    state: str = Field(max_length=32, index=True)
-    reporter_id: int = Field(foreign_key="person.id", index=True)
+    state: str = Field(max_length=32)
+    reporter_id: int = Field(foreign_key="person.id")
     holder_id: int | None = Field(default=None, foreign_key="person.id")
     current_version: int = 1
     origin_channel: str = Field(max_length=32)
@@ -90,7 +97,7 @@ class Story(SQLModel, table=True):
     step: str | None = Field(default=None, max_length=32)
     step_started_at: datetime | None = utc_column(nullable=True)
     step_due_at: datetime | None = utc_column(nullable=True, index=True)
-    created_at: datetime = utc_column()
+    created_at: datetime = utc_column(index=True)
     updated_at: datetime = utc_column()
     last_reason: str | None = text_column(nullable=True)
     lock_version: int = 1

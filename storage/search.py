@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from storage.models import Story, StoryVersion
 from workflow.lifecycle import StoryState
@@ -42,7 +42,7 @@ MAX_INDEXED_CHARS = 200_000
 tsvector over 1 MB, which a long text of distinct words would reach)."""
 MAX_QUERY_TERMS = 32
 """A query's words and phrases beyond these are ignored (no story would match them all)."""
-RANKED_AT_MOST = 10_000
+RANKED_AT_MOST = 2000
 """When more stories than this are found, only the newest of them (by story id) are ranked:
 ranking reads every story found, and a word most stories hold says little about relevance.
 Narrower words, or dates, reach the older ones."""
@@ -158,7 +158,7 @@ _SQLITE_INSERT = text(
 )
 _PG_DELETE = text("DELETE FROM story_search WHERE story_id = :story_id")
 _PG_INSERT = text(
-    "INSERT INTO story_search (story_id, title, body, document) VALUES (:story_id, :title, :body, "
+    "INSERT INTO story_search (story_id, document) VALUES (:story_id, "
     "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
 )
 _CURRENT_TEXTS = text(
@@ -293,6 +293,7 @@ _FTS = Table(
 of the models' metadata, since its shape differs per database."""
 _SIMPLE = literal_column("'simple'::regconfig", REGCONFIG)
 _STORY = Story.__table__  # type: ignore[attr-defined]
+_VERSION = StoryVersion.__table__  # type: ignore[attr-defined]
 
 
 def _pg_query(terms: _Terms) -> ColumnElement[Any]:
@@ -338,22 +339,33 @@ def search(
         newest = _newest_on_postgresql(terms, filters)
     else:
         newest = _newest_on_sqlite(terms, filters)
-    statement = (
-        core_select(*_STORY_COLUMNS, newest.c.score)
-        .select_from(newest.join(_STORY, newest.c.story_id == _STORY.c.id))
-        .order_by(newest.c.score.desc(), _STORY.c.created_at.desc(), _STORY.c.id.desc())
+    # The page is chosen from the index alone; only its stories are then read from ``story``
+    # (the story numbers follow the order they were written, so the newer of two equals is
+    # the one with the higher id).
+    page = (
+        core_select(newest.c.story_id, newest.c.score)
+        .order_by(newest.c.score.desc(), newest.c.story_id.desc())
         .limit(limit)
         .offset(offset)
+        .subquery("page")
+    )
+    statement = (
+        core_select(*_STORY_COLUMNS, page.c.score, _VERSION.c.body)
+        .select_from(
+            page.join(_STORY, page.c.story_id == _STORY.c.id).join(
+                _VERSION,
+                (_VERSION.c.story_id == _STORY.c.id)
+                & (_VERSION.c.number == _STORY.c.current_version),
+            )
+        )
+        .order_by(page.c.score.desc(), _STORY.c.id.desc())
     )
     if postgresql:
         # psycopg prepares a statement run often, and PostgreSQL's generic plan for it cannot
         # know how common the words are: it picks plans up to 5x slower than the custom ones.
+        # (For this transaction only: it ends when the search's does.)
         connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        rows = connection.execute(statement).all()
-        connection.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
-    else:
-        rows = connection.execute(statement).all()
-    bodies = _bodies(session, [row.id for row in rows])
+    rows = connection.execute(statement).all()
     stems = terms.stems
     return [
         Hit(
@@ -364,7 +376,7 @@ def search(
             created_at=row.created_at,
             reporter_id=row.reporter_id,
             score=float(row.score),
-            snippet=snippet(bodies.get(row.id, ""), stems),
+            snippet=snippet(row.body, stems),
         )
         for row in rows
     ]
@@ -434,20 +446,6 @@ def _filters(
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=tz).astimezone(UTC)
-
-
-def _bodies(session: Session, story_ids: list[int]) -> dict[int, str]:
-    if not story_ids:
-        return {}
-    rows = session.connection().execute(
-        core_select(StoryVersion.story_id, StoryVersion.body)
-        .join(Story, col(Story.id) == col(StoryVersion.story_id))
-        .where(
-            col(StoryVersion.story_id).in_(story_ids),
-            col(StoryVersion.number) == col(Story.current_version),
-        )
-    )
-    return {story_id: body for story_id, body in rows}
 
 
 def snippet(body: str, stems: Collection[str], *, width: int = SNIPPET_CHARS) -> str:

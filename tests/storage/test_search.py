@@ -322,6 +322,27 @@ def test_stories_written_before_the_index_existed_are_indexed_by_the_migration(d
     db.dispose()
 
 
+def test_the_filter_indexes_migration_goes_down_and_up_again(db_url: str):
+    from alembic import command
+
+    from storage.migrate import alembic_config
+
+    db = Database(db_url)
+    upgrade(db)
+    desk = Desk(db)
+    desk.add("Pasar Ikan Diresmikan", FILLER, reporter="anton")
+    command.downgrade(alembic_config(db), "0013")
+    with db.engine.connect() as connection:
+        if not db.is_sqlite:  # 0013's PostgreSQL index kept the normalised texts beside it
+            row = connection.execute(text("SELECT title, body FROM story_search")).one()
+            assert row.title == "pasar ikan resmi" and row.body == normalise(FILLER)
+    upgrade(db)
+    assert [hit.title for hit in desk.find("peresmian", reporter_id=desk.people["anton"])] == [
+        "Pasar Ikan Diresmikan"
+    ]
+    db.dispose()
+
+
 # -- without a database -----------------------------------------------------------------------
 
 
