@@ -717,7 +717,7 @@ def _restore_postgres(url: str, dump: Path, dumped_schema: str, stage: Path) -> 
 
 
 def _drop_statements(connection: Connection, schema: str) -> list[str]:
-    """SQL dropping every table, view, sequence and type in ``schema``."""
+    """SQL dropping every table, view, sequence, type and function in ``schema``."""
     found = connection.execute(
         text(
             "SELECT c.relname, c.relkind FROM pg_catalog.pg_class c "
@@ -746,10 +746,28 @@ def _drop_statements(connection: Connection, schema: str) -> list[str]:
         "e": "TYPE",
         "d": "DOMAIN",
     }
+    # Functions (a trigger's, migration 0014) too, except those an extension owns.
+    functions = connection.execute(
+        text(
+            "SELECT p.proname, pg_catalog.pg_get_function_identity_arguments(p.oid) "
+            "FROM pg_catalog.pg_proc p "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = :schema AND p.prokind = 'f' AND NOT EXISTS ("
+            "SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass "
+            "AND d.objid = p.oid AND d.deptype = 'e') ORDER BY p.proname"
+        ),
+        {"schema": schema},
+    ).all()
     prefix = _quote_identifier(schema)
     return [
-        f"DROP {words[kind]} IF EXISTS {prefix}.{_quote_identifier(name)} CASCADE;"
-        for name, kind in [*found, *types]
+        *(
+            f"DROP {words[kind]} IF EXISTS {prefix}.{_quote_identifier(name)} CASCADE;"
+            for name, kind in [*found, *types]
+        ),
+        *(
+            f"DROP FUNCTION IF EXISTS {prefix}.{_quote_identifier(name)}({arguments}) CASCADE;"
+            for name, arguments in functions
+        ),
     ]
 
 

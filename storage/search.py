@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator
@@ -17,7 +18,6 @@ from sqlalchemy import (
     Connection,
     Integer,
     MetaData,
-    Subquery,
     Table,
     Text,
     func,
@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY, TSVECTOR
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from storage.models import Story, StoryVersion
+from storage.models import Story, StoryVersion, UTCDateTime
 from workflow.lifecycle import StoryState
 
 SEARCH_TABLE = "story_search"
@@ -158,9 +158,14 @@ _SQLITE_INSERT = text(
 )
 _PG_DELETE = text("DELETE FROM story_search WHERE story_id = :story_id")
 _PG_INSERT = text(
-    "INSERT INTO story_search (story_id, document) VALUES (:story_id, "
-    "setweight(to_tsvector('simple', :title), 'A') || setweight(to_tsvector('simple', :body), 'B'))"
+    "INSERT INTO story_search (story_id, document, reporter_id, state, created_at) "
+    "SELECT story.id, setweight(to_tsvector('simple', :title), 'A') || "
+    "setweight(to_tsvector('simple', :body), 'B'), story.reporter_id, story.state, "
+    "story.created_at FROM story WHERE story.id = :story_id"
 )
+"""On PostgreSQL the index row carries the story's reporter, state and creation time, so that
+a filtered search never leaves the index's table (a trigger on ``story`` keeps them in step,
+migration 0014)."""
 _CURRENT_TEXTS = text(
     "SELECT story.id, storyversion.title, storyversion.body FROM story "
     "JOIN storyversion ON storyversion.story_id = story.id "
@@ -288,9 +293,13 @@ _FTS = Table(
     Column("title", Text),
     Column("body", Text),
     Column("document", TSVECTOR),
+    Column("reporter_id", Integer),
+    Column("state", Text),
+    Column("created_at", UTCDateTime()),
 )
-"""The index as queries see it (SQLite has no ``document``, PostgreSQL no ``rowid``): not part
-of the models' metadata, since its shape differs per database."""
+"""The index as queries see it (SQLite has only ``rowid``, ``story_id``, ``title`` and ``body``,
+PostgreSQL all but ``rowid``, ``title`` and ``body``): not part of the models' metadata, since
+its shape differs per database."""
 _SIMPLE = literal_column("'simple'::regconfig", REGCONFIG)
 _STORY = Story.__table__  # type: ignore[attr-defined]
 _VERSION = StoryVersion.__table__  # type: ignore[attr-defined]
@@ -333,39 +342,33 @@ def search(
     if states is not None and not states:
         return []
     connection = session.connection()
-    filters = list(_filters(since, until, reporter_id, states, tz))
-    postgresql = _is_postgresql(connection)
-    if postgresql:
-        newest = _newest_on_postgresql(terms, filters)
+    if _is_postgresql(connection):
+        # psycopg prepares a statement run often, and PostgreSQL's generic plan for it cannot
+        # know how common the words are: it picks plans up to 5x slower than the custom ones.
+        # (For this transaction only: it ends when the search's does.)
+        connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        filters = list(_filters(_FTS, since, until, reporter_id, states, tz))
+        found = _found_on_postgresql(connection, terms, filters, _dated(_FTS, since, until, tz))
     else:
-        newest = _newest_on_sqlite(terms, filters)
-    # The page is chosen from the index alone; only its stories are then read from ``story``
-    # (the story numbers follow the order they were written, so the newer of two equals is
-    # the one with the higher id).
-    page = (
-        core_select(newest.c.story_id, newest.c.score)
-        .order_by(newest.c.score.desc(), newest.c.story_id.desc())
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
+        filters = list(_filters(_STORY, since, until, reporter_id, states, tz))
+        found = _found_on_sqlite(connection, terms, filters)
+    # Best first; the newer of two equals (story ids follow the order they were written).
+    found.sort(key=lambda item: (-item[1], -item[0]))
+    page = dict(found[offset : offset + limit])
+    if not page:
+        return []
     statement = (
-        core_select(*_STORY_COLUMNS, page.c.score, _VERSION.c.body)
+        core_select(*_STORY_COLUMNS, _VERSION.c.body)
         .select_from(
-            page.join(_STORY, page.c.story_id == _STORY.c.id).join(
+            _STORY.join(
                 _VERSION,
                 (_VERSION.c.story_id == _STORY.c.id)
                 & (_VERSION.c.number == _STORY.c.current_version),
             )
         )
-        .order_by(page.c.score.desc(), _STORY.c.id.desc())
+        .where(_STORY.c.id.in_(list(page)))
     )
-    if postgresql:
-        # psycopg prepares a statement run often, and PostgreSQL's generic plan for it cannot
-        # know how common the words are: it picks plans up to 5x slower than the custom ones.
-        # (For this transaction only: it ends when the search's does.)
-        connection.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    rows = connection.execute(statement).all()
+    rows = {row.id: row for row in connection.execute(statement)}
     stems = terms.stems
     return [
         Hit(
@@ -375,10 +378,11 @@ def search(
             state=row.state,
             created_at=row.created_at,
             reporter_id=row.reporter_id,
-            score=float(row.score),
+            score=float(score),
             snippet=snippet(row.body, stems),
         )
-        for row in rows
+        for story_id, score in page.items()
+        if (row := rows.get(story_id)) is not None
     ]
 
 
@@ -392,56 +396,107 @@ _STORY_COLUMNS = (
 )
 
 
-def _newest_on_sqlite(terms: _Terms, filters: list[ColumnElement[bool]]) -> Subquery:
-    """The newest stories found (at most :data:`RANKED_AT_MOST`), each with its score."""
-    # bm25 is lower for better matches; negated, the score reads as on PostgreSQL. It is
-    # computed only for the rows the limit lets through.
+def _found_on_sqlite(
+    connection: Connection, terms: _Terms, filters: list[ColumnElement[bool]]
+) -> list[tuple[int, float]]:
+    """The newest stories found (at most :data:`RANKED_AT_MOST`), each with its score: FTS5
+    reads its lists of stories newest first and stops at the limit."""
+    # bm25 is lower for better matches; negated, the score reads as on PostgreSQL.
     score = -func.bm25(literal_column(SEARCH_TABLE), 0, TITLE_WEIGHT, BODY_WEIGHT)
     matches = text(f"{SEARCH_TABLE} MATCH :match").bindparams(match=_fts5_match(terms))
-    return _newest(_FTS.c.rowid, score, matches, filters)
-
-
-def _newest_on_postgresql(terms: _Terms, filters: list[ColumnElement[bool]]) -> Subquery:
-    """The newest stories found (at most :data:`RANKED_AT_MOST`), each with its score."""
-    # Scored as they are read, the documents never travel through a sort; with many found,
-    # PostgreSQL walks the ids backwards and stops at the limit.
-    tsquery = _pg_query(terms)
-    score = func.ts_rank_cd(_FTS.c.document, tsquery)
-    return _newest(_FTS.c.story_id, score, _FTS.c.document.bool_op("@@")(tsquery), filters)
-
-
-def _newest(
-    story_id: ColumnElement[int],
-    score: ColumnElement[Any],
-    matches: ColumnElement[bool],
-    filters: list[ColumnElement[bool]],
-) -> Subquery:
-    found = _FTS.join(_STORY, story_id == _STORY.c.id) if filters else _FTS
-    return (
-        core_select(story_id.label("story_id"), score.label("score"))
-        .select_from(found)
+    story_id = _FTS.c.rowid
+    statement = (
+        core_select(story_id, score)
+        .select_from(_FTS.join(_STORY, story_id == _STORY.c.id) if filters else _FTS)
         .where(matches, *filters)
         .order_by(story_id.desc())
         .limit(RANKED_AT_MOST)
-        .subquery("newest")
     )
+    return [(found, float(value)) for found, value in connection.execute(statement)]
+
+
+FIRST_WINDOW = 8 * RANKED_AT_MOST
+"""How many of the newest story ids PostgreSQL looks among first."""
+
+
+def _found_on_postgresql(
+    connection: Connection,
+    terms: _Terms,
+    filters: list[ColumnElement[bool]],
+    dated: list[ColumnElement[bool]],
+) -> list[tuple[int, float]]:
+    """The newest stories found (at most :data:`RANKED_AT_MOST`), each with its score.
+
+    A word in many stories has a long list in the GIN index, and every story on it costs a
+    visit to its row; only the newest are wanted. So the stories are looked for among the
+    newest :data:`FIRST_WINDOW` ids first, then in older windows, each as wide as the density
+    found so far says is needed (at least doubling what was covered), until enough are found
+    or the oldest is reached. Within a window PostgreSQL ANDs the word lists with the id range
+    and the filters' own indexes before it reads a row."""
+    tsquery = _pg_query(terms)
+    story_id = _FTS.c.story_id
+    # The ids of the stories written in the dates asked for (``dated``) bound the windows:
+    # read from the creation times' index (the OFFSET keeps PostgreSQL from walking the ids
+    # instead, looking for the first and last in those dates).
+    if dated:
+        written = core_select(story_id).where(*dated).offset(0).subquery("written")
+        bounds = core_select(func.min(written.c.story_id), func.max(written.c.story_id))
+    else:
+        bounds = core_select(func.min(story_id), func.max(story_id))
+    lowest, highest = connection.execute(bounds).one()
+    if highest is None:
+        return []
+    found: list[tuple[int, float]] = []
+    window, covered, upper = FIRST_WINDOW, 0, highest
+    while upper >= lowest and len(found) < RANKED_AT_MOST:
+        lower = max(lowest, upper - window + 1)
+        statement = (
+            core_select(story_id, func.ts_rank_cd(_FTS.c.document, tsquery))
+            .where(
+                _FTS.c.document.bool_op("@@")(tsquery),
+                story_id.between(lower, upper),
+                *filters,
+            )
+            .order_by(story_id.desc())
+            .limit(RANKED_AT_MOST - len(found))
+        )
+        found.extend((row_id, float(value)) for row_id, value in connection.execute(statement))
+        covered += upper - lower + 1
+        upper = lower - 1
+        if found:
+            needed = RANKED_AT_MOST - len(found)
+            window = max(covered, math.ceil(needed * covered / len(found) * 1.25))
+        else:
+            window = upper - lowest + 1
+    return found
+
+
+def _dated(
+    table: Table, since: date | None, until: date | None, tz: ZoneInfo
+) -> list[ColumnElement[bool]]:
+    """The conditions on ``table``'s ``created_at``."""
+    dated = []
+    if since is not None:
+        dated.append(table.c.created_at >= _local_midnight(since, tz))
+    if until is not None:
+        dated.append(table.c.created_at < _local_midnight(until + timedelta(days=1), tz))
+    return dated
 
 
 def _filters(
+    table: Table,
     since: date | None,
     until: date | None,
     reporter_id: int | None,
     states: Collection[str] | None,
     tz: ZoneInfo,
 ) -> Iterable[ColumnElement[bool]]:
-    if since is not None:
-        yield _STORY.c.created_at >= _local_midnight(since, tz)
-    if until is not None:
-        yield _STORY.c.created_at < _local_midnight(until + timedelta(days=1), tz)
+    """The conditions on ``table``'s ``created_at``, ``reporter_id`` and ``state``."""
+    yield from _dated(table, since, until, tz)
     if reporter_id is not None:
-        yield _STORY.c.reporter_id == reporter_id
+        yield table.c.reporter_id == reporter_id
     if states is not None:
-        yield _STORY.c.state.in_([str(state) for state in states])
+        yield table.c.state.in_([str(state) for state in states])
 
 
 def _local_midnight(day: date, tz: ZoneInfo) -> datetime:

@@ -189,6 +189,40 @@ def test_reporter_and_state_filters(desk: Desk):
     assert (hit.state, hit.reporter_id, hit.title) == ("published", anton, "Banjir Kelurahan Loa")
 
 
+def test_the_filters_follow_a_change_of_state_or_reporter(desk: Desk):
+    story = desk.add("Banjir Kelurahan Sidomulyo", reporter="rina")
+    assert desk.ids("banjir", states=["submitted"]) == [story]
+    with desk.db.transaction() as session:
+        session.exec(
+            update(Story)
+            .where(Story.id == story)
+            .values(state="published", reporter_id=desk.people["anton"])
+        )
+    assert desk.ids("banjir", states=["submitted"]) == []
+    assert desk.ids("banjir", states=["published"], reporter_id=desk.people["anton"]) == [story]
+    desk.revise(story, "Banjir Surut di Sidomulyo", FILLER)  # written again: still published
+    assert desk.ids("surut", states=["published"]) == [story]
+
+
+def test_older_stories_are_found_however_far_back_they_are(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+):
+    # PostgreSQL looks among the newest ids first and widens its window as it goes; the
+    # answer is the same as one look at everything (which SQLite takes).
+    monkeypatch.setattr(search, "FIRST_WINDOW", 2)
+    monkeypatch.setattr(search, "RANKED_AT_MOST", 3)
+    written = [
+        desk.add(f"Banjir ke-{index}" if index in (0, 1, 5, 13) else f"Rapat ke-{index}")
+        for index in range(16)
+    ]
+    assert sorted(desk.ids("banjir")) == [written[1], written[5], written[13]]
+    anton = desk.add("Banjir Pagi", reporter="anton", at=datetime(2026, 1, 5, 3, 0, tzinfo=UTC))
+    assert desk.ids("banjir", reporter_id=desk.people["anton"]) == [anton]
+    assert desk.ids("banjir", until=date(2026, 1, 31)) == [anton]
+    assert desk.ids("rapat", limit=1, offset=2) != []
+    assert desk.ids("kemarau") == []
+
+
 def test_the_index_follows_the_current_version(desk: Desk):
     story = desk.add("Pasar Sayur Dibuka", f"Pedagang sayur berjualan di perahu. {FILLER}")
     desk.revise(story, "Pasar Ikan Diresmikan", f"Pedagang ikan berjualan di dermaga. {FILLER}")
