@@ -1,7 +1,7 @@
 """Benchmark story search over 100,000 archived stories: index build, ranked search, LIKE scan.
 
 Usage: python bench/search.py [--stories 100000 | --small] [--queries 200]
-       [--postgres URL | --no-postgres]
+       [--postgres URL | --no-postgres] [--report-stories 3000]
 
 Generated Indonesian city news (officials, places in Kalimantan, the desk's usual topics, words
 in their affixed forms; the same text for the same seed) is written straight into the tables,
@@ -16,6 +16,10 @@ that sample.
 Figures printed per database: the seeding and index build times, search p50/p95, baseline
 p50/p95 and the ratio baseline/search. Target: search p95 under 50 ms at 100,000 stories (the
 exit status is 1 when it is missed, except with ``--small``: CI's smoke run of 2,000 stories).
+
+Then the monthly report of a month of 3,000 stories (150 with ``--small``) is timed by
+``bench/month_report.py`` (its figures, baseline and target are described there: the whole
+report under 10 s).
 
 SQLite runs in a temporary folder. PostgreSQL runs when it answers (by default at
 postgresql+psycopg://postgres@127.0.0.1:5432/test) in a fresh database ``warta_bench``
@@ -43,6 +47,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import month_report  # bench/month_report.py, beside this file
 
 from storage import search
 from storage.db import Database
@@ -786,6 +792,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=DEFAULT_QUERIES, help="(200)")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="where PostgreSQL is")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    parser.add_argument(
+        "--report-stories",
+        type=int,
+        default=None,
+        help=f"the monthly report's month ({month_report.DEFAULT_STORIES:,}; 0: no report)",
+    )
     args = parser.parse_args(argv)
     stories = args.stories or (SMALL_STORIES if args.small else DEFAULT_STORIES)
     if stories < 100 or args.queries < 20:
@@ -800,6 +812,13 @@ def main(argv: list[str] | None = None) -> int:
         with bench_postgres(args.postgres) as url:
             if url is not None:
                 results.append(run(url, stories, args.queries, sample))
+    report_stories = args.report_stories
+    if report_stories is None:
+        small = month_report.SMALL_STORIES
+        report_stories = small if args.small else month_report.DEFAULT_STORIES
+    if report_stories:
+        print(f"\nthe monthly report of {report_stories:,} stories (bench/month_report.py)")
+        results.append(month_report.run_month_report(report_stories))
     return 0 if all(results) or args.small else 1
 
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 import base64
 import calendar as month_calendar
 import csv
+import gc
 import io
+import logging
 import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -44,6 +48,8 @@ from storage.models import (
 from workflow.calendar import ClockMode
 from workflow.lifecycle import StoryEvent, StoryState
 from workflow.sla import SlaPolicy, Step, step_holder
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).parent / "templates"
 LOCALES = ("id", "en")
@@ -978,7 +984,7 @@ WORDS: Mapping[str, Mapping[str, Any]] = {
         "publications": "Berita terbit",
         "publications_none": "Tidak ada berita terbit dalam bulan ini.",
         "publications_note": (
-            "Nomor · waktu terbit · reporter — judul — situs (klik untuk membuka). "
+            "Per hari terbit: situs (klik untuk membuka) — jam, nomor dan reporter — judul. "
             "Alamat lengkap setiap situs ada di berkas {file}."
         ),
         "title_col": "Judul",
@@ -1157,8 +1163,8 @@ WORDS: Mapping[str, Mapping[str, Any]] = {
         "publications": "Published stories",
         "publications_none": "No story was published this month.",
         "publications_note": (
-            "Number · published at · reporter — title — sites (click to open). "
-            "Every site's full address is in the file {file}."
+            "By day of publication: sites (click to open) — time, number and reporter — "
+            "title. Every site's full address is in the file {file}."
         ),
         "title_col": "Title",
         "reporter": "Reporter",
@@ -1585,14 +1591,94 @@ def _environment() -> Environment:
 _ENVIRONMENT = _environment()
 
 
+ENTRY_MARK = "warta-entri"
+"""How the printed page marks each entry of the published-story list for ``render_pdf``
+(as a bookmark label, taken out again before the PDF is written), and the prefix of the ids
+of the sample's links."""
+
+
+@dataclass(frozen=True)
+class PrintLinks:
+    """The links of the published-story list, for the page WeasyPrint prints.
+
+    A month has thousands of published stories with a link per site each, and WeasyPrint
+    spends about a quarter of a millisecond on every element it lays out and draws, whatever
+    it holds: three links a story cost more than the rest of the report. So on the printed page
+    a story with a permalink on every site lists its sites as plain text, the same words at the
+    start of every entry, and ``render_pdf`` lays each link over its word after layout: the
+    words stand in each entry where they stand in the ``sample``, an entry printed with real
+    links, relative to the entry's top left corner (which WeasyPrint reports for each entry,
+    marked as a bookmark)."""
+
+    entries: tuple[int, ...]
+    """The story number of every entry of the list, in order."""
+    sample: int
+    plain: Mapping[int, tuple[str, ...]]
+    """Story number → one URL per site, in the sample's order, for the entries printed plain."""
+
+
+class PrintLinksError(Exception):
+    """The links of ``PrintLinks`` could not be placed: the printed page is not as expected
+    (or WeasyPrint no longer reports positions as it did)."""
+
+
+def print_links(report: MonthReport) -> PrintLinks | None:
+    """Which published stories the printed page lists with their sites as plain text: those
+    with a permalink on every target, but the first of them, the sample. None for fewer than
+    two such stories."""
+    complete = [
+        item
+        for item in report.publications
+        if tuple(link.target for link in item.links) == report.targets
+        and all(link.url for link in item.links)
+    ]
+    if len(complete) < 2:
+        return None
+    return PrintLinks(
+        entries=tuple(item.number for item in report.publications),
+        sample=complete[0].number,
+        plain={item.number: tuple(str(link.url) for link in item.links) for item in complete[1:]},
+    )
+
+
 def render_html(
-    report: MonthReport, *, locale: str = "id", office: str = OFFICE, unit: str = UNIT
+    report: MonthReport,
+    *,
+    locale: str = "id",
+    office: str = OFFICE,
+    unit: str = UNIT,
+    links: PrintLinks | None = None,
 ) -> str:
-    """The report as one self-contained HTML page (charts inline) to print on A4."""
+    """The report as one self-contained HTML page (charts inline) to print on A4. With
+    ``links`` (``print_links(report)``), the page for ``render_pdf(html, links=links)``: the
+    published stories those links cover list their sites as plain text."""
+    charts = _charts(report, locale)
+    return _page(report, charts, locale=locale, office=office, unit=unit, links=links)
+
+
+def _charts(report: MonthReport, locale: str) -> dict[str, str]:
+    return {
+        "per_day": _data_uri(stories_per_day_chart(report, locale=locale)),
+        "per_step": _data_uri(time_per_step_chart(report, locale=locale)),
+    }
+
+
+def _page(
+    report: MonthReport,
+    charts: Mapping[str, str],
+    *,
+    locale: str,
+    office: str,
+    unit: str,
+    links: PrintLinks | None,
+) -> str:
     words, fmt = _words(locale), _Format(report.tz, locale)
     first, last = _month_days(report.month)
     template = _ENVIRONMENT.get_template("report.html.j2")
     files = {kind: path.name for kind, path in file_names(report.month, locale).items()}
+    days: dict[date, list[Publication]] = defaultdict(list)
+    for item in report.publications:  # in the order published
+        days[item.published_at.astimezone(report.tz).date()].append(item)
     return template.render(
         r=report,
         w=words,
@@ -1602,14 +1688,16 @@ def render_html(
         unit=unit,
         first=first,
         last=last,
-        charts={
-            "per_day": _data_uri(stories_per_day_chart(report, locale=locale)),
-            "per_step": _data_uri(time_per_step_chart(report, locale=locale)),
-        },
+        charts=charts,
         files=files,
         minutes=_minutes,
         holder=lambda run: _holder(run, words),
         windowed=WINDOWED_STEPS,
+        publication_days=list(days.items()),
+        plain=links.plain if links else {},
+        plain_sites=" · ".join(report.targets),
+        sample=links.sample if links else None,
+        entry_mark=ENTRY_MARK,
     )
 
 
@@ -1626,8 +1714,10 @@ def load_weasyprint() -> None:
         ImageFile.LOAD_TRUNCATED_IMAGES = before
 
 
-def render_pdf(html: str) -> bytes:
-    """Print the report's HTML to PDF with WeasyPrint; nothing outside the page is fetched."""
+def render_pdf(html: str, *, links: PrintLinks | None = None) -> bytes:
+    """Print the report's HTML to PDF with WeasyPrint; nothing outside the page is fetched.
+    With ``links``, the page came from ``render_html(..., links=links)`` and the links of its
+    plain-text sites are added after layout."""
     # Imported here: WeasyPrint loads Pango (a system library) on import, which the CSV and
     # HTML parts of the report do not need.
     load_weasyprint()
@@ -1635,7 +1725,109 @@ def render_pdf(html: str) -> bytes:
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols=("data",), fail_on_errors=True)
-    return bytes(HTML(string=html, url_fetcher=fetcher).write_pdf())
+    with _collector_paused():
+        document = HTML(string=html, url_fetcher=fetcher).render()
+        finisher = _LinkLayer(document, links) if links else None
+        return bytes(document.write_pdf(finisher=finisher))
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused: a month's report makes millions of objects (rows,
+    figures, WeasyPrint's boxes), most of them alive until the end, and the collector's passes
+    over them, each one longer as the heap grows, took a third of the time. What is garbage
+    is collected as usual afterwards, by the first collection after the report is made."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+class _LinkLayer:
+    """A WeasyPrint finisher that lays the links of ``PrintLinks`` over their words.
+
+    Made from the laid-out document, before it is written: it takes the entries' marks out of
+    the bookmarks (each gives where its entry's top left corner is), and finds the sample's
+    words by their ids. Positions are CSS pixels from the page's top left corner; the PDF page
+    is the CSS page at 0.75 point a pixel, its y axis upwards."""
+
+    SCALE = 0.75
+
+    def __init__(self, document: Any, links: PrintLinks) -> None:
+        try:
+            self._place(document, links)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            raise PrintLinksError(f"cannot place the links of the printed list: {error}") from error
+
+    def _place(self, document: Any, links: PrintLinks) -> None:
+        corners: list[tuple[int, float, float]] = []
+        for number, page in enumerate(document.pages):
+            kept = []
+            for bookmark in page.bookmarks:  # (level, label, (x, y), state)
+                if bookmark[1] == ENTRY_MARK:
+                    corners.append((number, bookmark[2][0], bookmark[2][1]))
+                else:
+                    kept.append(bookmark)
+            page.bookmarks[:] = kept
+        if len(corners) != len(links.entries):
+            raise ValueError(
+                f"the printed page marks {len(corners)} entries, the list has {len(links.entries)}"
+            )
+        where = dict(zip(links.entries, corners, strict=True))
+        sample_page, sample_x, sample_y = where[links.sample]
+        sites = len(next(iter(links.plain.values())))
+        anchors = document.pages[sample_page].anchors
+        words = [f"{ENTRY_MARK}-{place}" for place in range(sites)]
+        if any(word not in anchors for word in words):
+            raise ValueError(f"the sample entry #{links.sample} has no links {', '.join(words)}")
+        # Each word's rectangle, relative to its entry's top left corner.
+        offsets = [
+            (x1 - sample_x, y1 - sample_y, x2 - sample_x, y2 - sample_y)
+            for x1, y1, x2, y2 in (anchors[word] for word in words)
+        ]
+        self.heights = [page.height for page in document.pages]
+        self.areas: dict[int, list[tuple[str, tuple[float, float, float, float]]]] = defaultdict(
+            list
+        )
+        for story, urls in links.plain.items():
+            number, x, y = where[story]
+            for url, (x1, y1, x2, y2) in zip(urls, offsets, strict=True):
+                self.areas[number].append((url, (x + x1, y + y1, x + x2, y + y2)))
+
+    def __call__(self, document: Any, pdf: Any) -> None:
+        try:
+            self._annotate(pdf)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+            raise PrintLinksError(f"cannot add the links of the printed list: {error}") from error
+
+    def _annotate(self, pdf: Any) -> None:
+        import pydyf
+
+        kids = pdf.pages["Kids"]  # [number, 0, "R"] for each page
+        scale = self.SCALE
+        for number, areas in self.areas.items():
+            page = pdf.objects[kids[3 * number]]
+            height = self.heights[number]
+            annotations = page.setdefault("Annots", pydyf.Array())
+            for url, (x1, y1, x2, y2) in areas:
+                annotation = pydyf.Dictionary(
+                    {
+                        "Type": "/Annot",
+                        "Subtype": "/Link",
+                        "Rect": pydyf.Array(
+                            [x1 * scale, (height - y2) * scale, x2 * scale, (height - y1) * scale]
+                        ),
+                        "BS": pydyf.Dictionary({"W": 0}),
+                        "A": pydyf.Dictionary(
+                            {"Type": "/Action", "S": "/URI", "URI": pydyf.String(url)}
+                        ),
+                    }
+                )
+                pdf.add_object(annotation)
+                annotations.append(annotation.reference)
 
 
 # -- the whole report -------------------------------------------------------------------------
@@ -1661,29 +1853,39 @@ def make_report(
     pdf: bool = True,
 ) -> ReportFiles:
     """Write the monthly report of ``month`` (its first day; local time in ``policy.tz``) to
-    ``out_dir``: the HTML page, the PDF printed from it, and three CSV files for Excel."""
-    report = gather(db, month=month, policy=policy, now=now)
-    names = {kind: out_dir / name for kind, name in file_names(report.month, locale).items()}
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = render_html(report, locale=locale, office=office, unit=unit)
-    names["html"].write_text(html, encoding="utf-8")
-    if pdf:
-        names["pdf"].write_bytes(render_pdf(html))
-    tables = {
-        "stories": stories_csv(report, locale=locale),
-        "breaches": breaches_csv(report, locale=locale),
-        "roster": roster_csv(report, locale=locale),
-    }
-    for kind, text in tables.items():
-        # With its byte-order mark Excel reads the file as UTF-8 (and shows é, “ ” right).
-        names[kind].write_bytes(text.encode("utf-8-sig"))
-    return ReportFiles(
-        html=names["html"],
-        pdf=names["pdf"] if pdf else None,
-        stories_csv=names["stories"],
-        breaches_csv=names["breaches"],
-        roster_csv=names["roster"],
-    )
+    ``out_dir``: the HTML page, the PDF printed from it (see ``PrintLinks``), and three CSV
+    files for Excel."""
+    with _collector_paused():
+        report = gather(db, month=month, policy=policy, now=now)
+        names = {kind: out_dir / name for kind, name in file_names(report.month, locale).items()}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        charts = _charts(report, locale)
+        page = partial(_page, report, charts, locale=locale, office=office, unit=unit)
+        names["html"].write_text(page(links=None), encoding="utf-8")
+        if pdf:
+            links = print_links(report)
+            try:
+                printed = render_pdf(page(links=links), links=links)
+            except PrintLinksError as problem:
+                # Slower, and the same PDF: every site link laid out as an element.
+                log.warning("monthly report %s: %s; printing every link", f"{month:%Y-%m}", problem)
+                printed = render_pdf(page(links=None))
+            names["pdf"].write_bytes(printed)
+        tables = {
+            "stories": stories_csv(report, locale=locale),
+            "breaches": breaches_csv(report, locale=locale),
+            "roster": roster_csv(report, locale=locale),
+        }
+        for kind, text in tables.items():
+            # With its byte-order mark Excel reads the file as UTF-8 (and shows é, “ ” right).
+            names[kind].write_bytes(text.encode("utf-8-sig"))
+        return ReportFiles(
+            html=names["html"],
+            pdf=names["pdf"] if pdf else None,
+            stories_csv=names["stories"],
+            breaches_csv=names["breaches"],
+            roster_csv=names["roster"],
+        )
 
 
 def file_names(month: date, locale: str = "id") -> dict[str, Path]:

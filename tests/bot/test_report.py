@@ -3,7 +3,11 @@ tables and figures, the PDF printed from it, and charts that draw the same bytes
 
 from __future__ import annotations
 
+import gc
 import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -15,10 +19,15 @@ from bs4 import BeautifulSoup
 from pypdf import PdfReader
 
 from bot.report import (
+    ENTRY_MARK,
+    PrintLinksError,
     ReportFiles,
     gather,
     make_report,
     month_bounds,
+    print_links,
+    render_html,
+    render_pdf,
     stories_per_day_chart,
     time_per_step_chart,
 )
@@ -514,6 +523,103 @@ def test_the_pdf_is_printed_from_the_html(built: Built):
     assert "Berita terbit (14)" in pages[5]
     english = pdf_text(built.english.pdf) if built.english.pdf else []
     assert len(english) == 6 and "Page 2 of 6" in english[1]
+
+
+def site_links(path: Path) -> list[tuple[int, tuple[float, float, float, float], str]]:
+    """The PDF's links to web addresses: page, rectangle (points, from the top left), URL."""
+    found = []
+    for number, page in enumerate(PdfReader(path).pages):
+        height = float(page.mediabox.height)
+        for annotation in page.get("/Annots") or ():
+            annotation = annotation.get_object()
+            if "/URI" not in annotation.get("/A", {}):
+                continue
+            x1, y1, x2, y2 = (float(value) for value in annotation["/Rect"])
+            rectangle = (min(x1, x2), height - max(y1, y2), max(x1, x2), height - min(y1, y2))
+            found.append((number, rectangle, str(annotation["/A"]["/URI"])))
+    return found
+
+
+def words_on_pages(path: Path) -> list[list[tuple[str, tuple[float, float, float, float]]]]:
+    """Each page's words with their boxes (points, from the top left), as poppler reads them."""
+    tool = shutil.which("pdftotext")
+    if tool is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdftotext (poppler-utils, from .ci/setup) is required in CI")
+        pytest.skip("pdftotext (poppler-utils) is not installed")
+    out = subprocess.run(
+        [tool, "-bbox", str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+    word = re.compile(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>'
+    )
+    return [
+        [
+            (text, (float(a), float(b), float(c), float(d)))
+            for a, b, c, d, text in word.findall(page)
+        ]
+        for page in out.split("<page ")[1:]
+    ]
+
+
+def overlap(one: tuple[float, ...], other: tuple[float, ...]) -> float:
+    """Intersection over union of two rectangles (x1, y1, x2, y2)."""
+    width = min(one[2], other[2]) - max(one[0], other[0])
+    height = min(one[3], other[3]) - max(one[1], other[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    common = width * height
+    area = (one[2] - one[0]) * (one[3] - one[1]) + (other[2] - other[0]) * (other[3] - other[1])
+    return common / (area - common)
+
+
+def test_every_published_story_has_its_links_in_the_pdf(built: Built, tmp_path: Path):
+    """Most stories list their sites as plain text on the printed page, their links laid
+    over the words after layout (PrintLinks): each link must cover its site's name."""
+    report = gather(built.chat.warta.db, month=NOVEMBER, policy=built.policy, now=built.clock.now)
+    links = print_links(report)
+    assert links is not None and links.sample == 1 and len(links.plain) == 13
+    expected = sorted(link.url for item in report.publications for link in item.links if link.url)
+    assert len(expected) == 28  # 14 stories, two sites each
+    printed = tmp_path / "printed.pdf"
+    printed.write_bytes(render_pdf(render_html(report, links=links), links=links))
+
+    for pdf in (printed, built.files.pdf, built.english.pdf):
+        assert pdf is not None
+        found = site_links(pdf)
+        assert sorted(url for _page, _box, url in found) == expected
+        words = words_on_pages(pdf)
+        for page, box, url in found:
+            site = "mediacenter" if "/mediacenter/" in url else "portal"
+            best = max(words[page], key=lambda word: overlap(word[1], box))
+            assert best[0] == site and overlap(best[1], box) > 0.7, (url, box, best)
+        # The entries' marks are taken out of the PDF's outline; the days stay in it.
+        titles, outline = [], list(PdfReader(pdf).outline)
+        while outline:
+            item = outline.pop()
+            if isinstance(item, list):
+                outline.extend(item)
+            else:
+                titles.append(item.title)
+        assert ENTRY_MARK not in titles
+        assert {"Minggu, 1 November 2026 (1)", "Sunday 1 November 2026 (1)"} & set(titles)
+    # The browser's page has every link as a link, and no marks.
+    page = soup(built.files.html)
+    assert sorted(a["href"] for a in page.select("#daftar-terbit a")) == expected
+    assert ENTRY_MARK not in page.get_text() and ENTRY_MARK not in str(page.style)
+    assert gc.isenabled()  # the report paused the cycle collector, and no longer
+
+
+def test_links_that_cannot_be_placed_are_refused(built: Built):
+    """The browser's page has no marks to place the links by: render_pdf says so (and
+    make_report then prints every link as an element)."""
+    report = gather(built.chat.warta.db, month=NOVEMBER, policy=built.policy, now=built.clock.now)
+    links = print_links(report)
+    assert links is not None
+
+    with pytest.raises(PrintLinksError, match="marks 0 entries, the list has 14"):
+        render_pdf(render_html(report), links=links)
+    assert gc.isenabled()
 
 
 def test_the_charts_are_the_same_bytes_each_time(built: Built):
