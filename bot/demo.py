@@ -256,6 +256,9 @@ def _play(day: DemoDay) -> None:
     day.say("dedi", "/sunting 3")
     day.say("dedi", "/verifikasi 3 semua")
     day.say("budi", "/terbitkan 3")
+    print("--- Mencari berita di arsip (SOP langkah 7) ---\n")
+    day.say("hendra", "/cari musrenbang")
+    day.say("rina", '/cari "kelurahan menteng" status:terbit')
     print("--- Agenda besok diumumkan H-1 ---\n")
     day.say(
         "dedi",

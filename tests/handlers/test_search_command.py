@@ -16,6 +16,11 @@ def test_search_finds_by_words_and_filters_in_the_chat(chat: Chat):
     found = chat.send("dedi", "/cari menteng", private=True)[0]
     assert "Hasil pencarian «menteng»" in found
     assert found.index("#2") < found.index("#1")  # both match: the newer first
+    # The heading, then each story as a paragraph of its own (as a phone shows it).
+    heading, first, second = found.split("\n\n")[:3]
+    assert heading.endswith("Hasil pencarian «menteng»")
+    assert first.startswith("#2 Pasar Murah di Kelurahan Menteng\n")
+    assert second.startswith("#1 Banjir Rendam Jalan Yos Sudarso\n")
     assert "Rina" in found
 
     flood = chat.send("dedi", "/cari kebanjiran", private=True)[0]  # the stem of banjir
