@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from bot.app import Warta, build
@@ -158,3 +163,31 @@ def make_chat(
         desk_settings(db_url, folder, **overrides), channels={"local": messenger}, clock=clock
     )
     return Chat(warta, messenger, clock)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium through Playwright (a skip outside CI when either is missing; a
+    failure in CI). Playwright's sync API keeps an event loop running in this thread while it
+    is open: open it after a test's asyncio work is done, or for a whole module of browser
+    tests, so that the asyncio tests that follow start their own loops."""
+    in_ci = os.environ.get("CI") == "true"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as error:
+        if in_ci:
+            pytest.fail(f"Playwright is required in CI: {error}")
+        pytest.skip(f"Playwright not installed: {error}")
+    if not Path(CHROMIUM).exists():
+        if in_ci:
+            pytest.fail("Chromium is required in CI (apt-get install chromium)")
+        pytest.skip("Chromium not installed (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()

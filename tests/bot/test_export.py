@@ -8,10 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import shutil
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,12 +22,10 @@ from bs4 import BeautifulSoup
 
 from bot.export import ExportError, export_record
 from handlers.messages import InboundMedia
-from tests.conftest import IN_CI
-from tests.support import FakeClock, jpeg, make_chat
+from tests.support import FakeClock, chromium, jpeg, make_chat
 
 WIB = ZoneInfo("Asia/Jakarta")
 EXPORTED = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)  # Saturday 10.00 WIB
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 HOSTILE_TITLE = "<script>alert(1)</script>"
 HOSTILE_BODY = (
     'Isi <img src=x onerror="alert(2)"> berita </div><a href="https://evil.example">x</a>'
@@ -450,29 +446,6 @@ def test_a_photo_lost_from_the_media_store_is_reported_not_fatal(desk: Desk, tmp
 
 
 # -- a real browser, offline -----------------------------------------------------------------
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """Debian's Chromium through Playwright, as the playground tests use it (a skip outside
-    CI when either is missing; a failure in CI). Opened inside the test, after the desk's
-    asyncio work is done, and closed with it."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        if IN_CI:
-            pytest.fail(f"Playwright is required in CI: {error}")
-        pytest.skip(f"Playwright not installed: {error}")
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def test_the_export_opens_offline_in_a_browser_with_its_photos(desk: Desk, tmp_path: Path):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,10 +14,8 @@ import pytest
 from bot.app import Warta, build
 from bot.config import Settings
 from bot.run import bind, serve
-from tests.conftest import IN_CI
-from tests.support import PEOPLE
+from tests.support import PEOPLE, chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = (
     Path(os.environ.get("WARTA_SCREENSHOTS", "")) if os.environ.get("WARTA_SCREENSHOTS") else None
 )
@@ -72,23 +69,10 @@ class Served:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Chromium for one test module. Playwright's sync API keeps an event loop running in
-    this thread while it is open; closing it with the module lets the asyncio tests that
-    follow in the same run start their own loops."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as error:
-        if IN_CI:
-            pytest.fail(f"Playwright is required in CI: {error}")
-        pytest.skip(f"Playwright not installed: {error}")
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail("Chromium is required in CI (apt-get install chromium)")
-        pytest.skip("Chromium not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    """Chromium for one test module (closed with it, so that the asyncio tests that follow in
+    the same run start their own loops)."""
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture
