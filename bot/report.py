@@ -112,6 +112,11 @@ class Breach:
     still_open: bool
 
 
+def _percent(on_time: int, finished: int) -> int | None:
+    """Whole percent, rounded down as in the daily digest (99.6 % never reads as 100 %)."""
+    return None if finished == 0 else on_time * 100 // finished
+
+
 @dataclass(frozen=True)
 class StepFigures:
     """Runs of one step completed in the month: how many, how many on time, how long."""
@@ -125,8 +130,7 @@ class StepFigures:
 
     @property
     def percent_on_time(self) -> int | None:
-        """Whole percent, rounded down as in the daily digest (99.6 % never reads as 100 %)."""
-        return None if self.finished == 0 else self.on_time * 100 // self.finished
+        return _percent(self.on_time, self.finished)
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,7 @@ class PersonFigures:
 
     @property
     def percent_on_time(self) -> int | None:
-        return None if self.finished == 0 else self.on_time * 100 // self.finished
+        return _percent(self.on_time, self.finished)
 
 
 @dataclass(frozen=True)
@@ -238,7 +242,7 @@ class Summary:
 
     @property
     def percent_on_time(self) -> int | None:
-        return None if self.finished == 0 else self.on_time * 100 // self.finished
+        return _percent(self.on_time, self.finished)
 
 
 @dataclass(frozen=True)
